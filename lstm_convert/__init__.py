@@ -1,0 +1,18 @@
+"""lstm-convert: Keras recurrent models to fused ONNX nodes, without TensorFlow.
+
+The public API is imported lazily so ``lstm-convert --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "convert", "convert_many", "explain", "inspect", "verify"]
+
+
+def __getattr__(name: str):
+    if name in ("convert", "convert_many", "explain", "inspect", "verify"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(name)

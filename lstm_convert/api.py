@@ -1,0 +1,242 @@
+"""The Python API. The CLI is a thin layer over these functions."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConvertError, InputFileError, ParityError, WeightsError
+from .export import ExportResult, export_model
+from .export.context import DEFAULT_OPSET, ConvertOptions, LayerReport
+from .model import KerasModel
+from .outputs import atomic_target, check_output_path, default_output, write_bytes_durably
+from .parity import DEFAULT_TOLERANCE, ParityReport, check_parity, load_inputs
+from .readers import read_model
+from .weightspec import weight_names
+
+
+@dataclass
+class ConvertResult:
+    input: str
+    output: str | None
+    status: str  # "ok" or "failed"
+    error: str | None = None
+    max_abs_error: float | None = None
+    seconds: float = 0.0
+    layers: list[LayerReport] = field(default_factory=list)
+    parity: ParityReport | None = None
+    format: str | None = None
+    keras_version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.parity is not None:
+            data["parity"]["max_abs_error"] = self.parity.max_abs_error
+            data["parity"]["passed"] = self.parity.passed
+        return data
+
+
+def load(path: str | Path, allow_nonfinite: bool = False) -> KerasModel:
+    """Read a Keras file into the neutral model, refusing non-finite weights by default."""
+    try:
+        model = read_model(path)
+    except ConvertError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        # h5py and zipfile raise these for damaged files.
+        raise InputFileError(f"{path}: damaged or not a Keras model ({exc})") from None
+    if not allow_nonfinite:
+        for layer in model.iter_layers():
+            for array in layer.weights:
+                if array.dtype.kind == "f" and not np.isfinite(array).all():
+                    raise WeightsError(
+                        f"layer {layer.name!r} has NaN or Inf weights "
+                        "(pass --allow-nonfinite to convert anyway)"
+                    )
+    return model
+
+
+def build_onnx(model: KerasModel, options: ConvertOptions) -> tuple[ExportResult, bytes]:
+    import onnx
+
+    result = export_model(model, options)
+    onnx.checker.check_model(result.model, full_check=True)
+    return result, result.model.SerializeToString()
+
+
+def convert(
+    input_path: str | Path,
+    output_path: str | Path | None = None,
+    *,
+    bias_split: str = "wb",
+    opset: int = DEFAULT_OPSET,
+    verify: bool = True,
+    tolerance: float = DEFAULT_TOLERANCE,
+    force: bool = False,
+    state_io: bool = False,
+    allow_nonfinite: bool = False,
+    seed: int = 0,
+) -> ConvertResult:
+    """Convert one Keras file to ONNX; with ``verify``, prove parity before writing.
+
+    Raises a :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
+    mismatch (:class:`ParityError`) no output file is left behind.
+    """
+    started = time.perf_counter()
+    output = Path(output_path) if output_path is not None else default_output(input_path)
+    check_output_path(input_path, output, force)
+    model = load(input_path, allow_nonfinite)
+    options = ConvertOptions(bias_split=bias_split, opset=opset, state_io=state_io)  # type: ignore[arg-type]
+    exported, data = build_onnx(model, options)
+    result = ConvertResult(
+        input=str(input_path),
+        output=str(output),
+        status="ok",
+        layers=exported.layers,
+        format=model.source.format,
+        keras_version=model.source.keras_version,
+    )
+    with atomic_target(output) as temp_path:
+        write_bytes_durably(temp_path, data)
+        if verify:
+            report = check_parity(
+                model,
+                data,
+                exported.input_names,
+                exported.output_names,
+                exported.states,
+                tolerance=tolerance,
+                seed=seed,
+            )
+            result.parity = report
+            result.max_abs_error = report.max_abs_error
+            if not report.passed:
+                raise ParityError(
+                    f"{input_path}: ONNX output differs from Keras by "
+                    f"{report.max_abs_error:.3g} (tolerance {tolerance:g}); nothing was written"
+                )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def verify(
+    keras_path: str | Path,
+    onnx_path: str | Path,
+    *,
+    inputs: str | Path | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    seed: int = 0,
+    allow_nonfinite: bool = False,
+) -> ParityReport:
+    """Check an existing Keras/ONNX pair, on the user's inputs (.npz) when given."""
+    import onnx
+
+    model = load(keras_path, allow_nonfinite)
+    onnx_file = Path(onnx_path)
+    if not onnx_file.is_file():
+        raise InputFileError(f"{onnx_file}: no such file")
+    try:
+        proto = onnx.load(str(onnx_file), load_external_data=False)
+    except Exception as exc:  # onnx raises DecodeError and friends
+        raise InputFileError(f"{onnx_file}: not an ONNX model ({exc.__class__.__name__})") from None
+    initializer_names = {init.name for init in proto.graph.initializer}
+    input_names = [i.name for i in proto.graph.input if i.name not in initializer_names]
+    output_names = [o.name for o in proto.graph.output]
+    states = _states_from_graph(model, input_names, output_names)
+    arrays = load_inputs(inputs, [n for n in input_names if n not in {s.input_name for s in states}]) if inputs else None
+    return check_parity(
+        model,
+        str(onnx_file),
+        input_names,
+        output_names,
+        states,
+        inputs=arrays,
+        tolerance=tolerance,
+        seed=seed,
+        source=str(inputs) if inputs else "random",
+    )
+
+
+def _states_from_graph(model: KerasModel, input_names: list[str], output_names: list[str]):
+    """Recover --state-io pairs from a converted graph by re-exporting with state_io."""
+    if len(input_names) == len(model.inputs):
+        return []
+    exported = export_model(model, ConvertOptions(state_io=True))
+    known = set(input_names)
+    return [s for s in exported.states if s.input_name in known]
+
+
+@dataclass
+class LayerInfo:
+    name: str
+    class_name: str
+    weights: list[list[int]]
+    options: dict[str, Any]
+
+
+@dataclass
+class InspectResult:
+    path: str
+    format: str
+    keras_version: str
+    model_class: str
+    model_name: str
+    inputs: list[dict[str, Any]]
+    layers: list[LayerInfo]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SHOWN_OPTIONS = (
+    "units",
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "stateful",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "reset_after",
+    "merge_mode",
+    "mask_zero",
+    "unroll",
+    "time_major",
+    "dropout",
+    "recurrent_dropout",
+)
+
+
+def inspect(path: str | Path) -> InspectResult:
+    """Describe a Keras file: format, Keras version, and each layer with shapes and options."""
+    model = load(path, allow_nonfinite=True)
+    layers = []
+    for layer in model.iter_layers():
+        config = layer.config
+        if layer.class_name == "Bidirectional":
+            config = {**config["layer"]["config"], **config}
+        options = {k: config[k] for k in SHOWN_OPTIONS if k in config}
+        if layer.class_name == "InputLayer":
+            options = {"batch_shape": config["batch_shape"], "dtype": config.get("dtype")}
+        names = weight_names(layer.class_name, layer.config)
+        if names is not None and names:
+            options["weights"] = names
+        layers.append(
+            LayerInfo(layer.name, layer.class_name, [list(w.shape) for w in layer.weights], options)
+        )
+    inputs = [
+        {"name": ref.layer, **model.layer(ref.layer).config} for ref in model.inputs
+    ]
+    return InspectResult(
+        path=str(path),
+        format=model.source.format,
+        keras_version=model.source.keras_version,
+        model_class=model.class_name,
+        model_name=model.name,
+        inputs=inputs,
+        layers=layers,
+    )

@@ -1,0 +1,249 @@
+"""The ``lstm-convert`` command line: a thin typer layer over :mod:`lstm_convert.api`.
+
+Heavy libraries (numpy, h5py, onnx, onnxruntime) are imported inside the commands,
+so ``--help`` and ``--version`` stay instant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import __version__
+from .errors import EXIT_INPUT, ConvertError
+
+EXIT_INTERNAL = 3
+
+app = typer.Typer(
+    name="lstm-convert",
+    help=(
+        "Convert Keras recurrent models (LSTM, GRU, SimpleRNN, Bidirectional) to ONNX, "
+        "without TensorFlow. Every recurrent layer becomes one fused ONNX node, and "
+        "`convert` proves with onnxruntime that the result matches Keras.\n\n"
+        "Exit codes: 0 success, 1 parity mismatch, 2 bad input or unsupported model, "
+        "3 internal error (a bug: rerun with --debug and report it)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class BiasSplitChoice(str, Enum):
+    wb = "wb"
+    rb = "rb"
+    half = "half"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lstm-convert {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Keras recurrent models to fused ONNX nodes."""
+
+
+@contextlib.contextmanager
+def reported_errors(debug: bool):
+    """Turn errors into one line on stderr and a documented exit code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except ConvertError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            raise
+        typer.echo(
+            f"internal error: {exc.__class__.__name__}: {exc} (rerun with --debug and report it)",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Show the full traceback on errors.")
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")
+]
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: object) -> object:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)  # type: ignore[arg-type]
+    return str(value)
+
+
+@app.command()
+def convert(
+    model: Annotated[Path, typer.Argument(help="Keras file: .h5 (Keras 1/2/3) or .keras zip.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="ONNX file to write [default: MODEL with .onnx]."),
+    ] = None,
+    bias_split: Annotated[
+        BiasSplitChoice,
+        typer.Option(
+            "--bias-split",
+            help=(
+                "Where Keras's single bias goes in ONNX's B = [Wb, Rb]: all in Wb (wb), "
+                "all in Rb (rb), or half in each (half). ONNX adds Wb + Rb, so all are exact."
+            ),
+        ),
+    ] = BiasSplitChoice.wb,
+    opset: Annotated[int, typer.Option(help="ONNX opset (14 or newer).")] = 17,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Check onnxruntime against a NumPy reference of Keras before keeping the file.",
+        ),
+    ] = True,
+    tolerance: Annotated[
+        float, typer.Option(help="Largest absolute difference accepted by the check.")
+    ] = 1e-4,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
+    state_io: Annotated[
+        bool,
+        typer.Option(
+            "--state-io",
+            help="Add initial-state inputs and final-state outputs to every recurrent layer "
+            "(for stateful models served chunk by chunk).",
+        ),
+    ] = False,
+    allow_nonfinite: Annotated[
+        bool, typer.Option("--allow-nonfinite", help="Convert even if weights hold NaN or Inf.")
+    ] = False,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Convert a Keras model to ONNX and prove the outputs match.
+
+    Example: lstm-convert convert samples/seed_lstm.h5 -o seed_lstm.onnx
+    """
+    with reported_errors(debug):
+        from .api import convert as api_convert
+
+        result = api_convert(
+            model,
+            output,
+            bias_split=bias_split.value,
+            opset=opset,
+            verify=verify,
+            tolerance=tolerance,
+            force=force,
+            state_io=state_io,
+            allow_nonfinite=allow_nonfinite,
+        )
+        if as_json:
+            _print_json(result.to_dict())
+            return
+        from .render import print_convert_result
+
+        print_convert_result(result)
+
+
+@app.command()
+def verify(
+    model: Annotated[Path, typer.Argument(help="The Keras file.")],
+    onnx_model: Annotated[Path, typer.Argument(help="The ONNX file converted from it.")],
+    inputs: Annotated[
+        Path | None,
+        typer.Option(
+            "--inputs",
+            help="An .npz of your own inputs, keyed by ONNX input name or input_0, input_1, ...",
+        ),
+    ] = None,
+    tolerance: Annotated[float, typer.Option(help="Largest absolute difference accepted.")] = 1e-4,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Check an existing Keras/ONNX pair against the NumPy reference of Keras."""
+    with reported_errors(debug):
+        from .api import verify as api_verify
+
+        report = api_verify(model, onnx_model, inputs=inputs, tolerance=tolerance)
+        if as_json:
+            from dataclasses import asdict
+
+            _print_json({**asdict(report), "max_abs_error": report.max_abs_error,
+                         "passed": report.passed})
+        else:
+            from .render import print_parity
+
+            print_parity(report)
+        if not report.passed:
+            typer.echo(
+                f"error: outputs differ by {report.max_abs_error:.3g} "
+                f"(tolerance {report.tolerance:g})",
+                err=True,
+            )
+            raise typer.Exit(1)
+
+
+@app.command()
+def inspect(
+    model: Annotated[Path, typer.Argument(help="Keras file to describe.")],
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Show a Keras file's format, Keras version, and every layer with shapes and options."""
+    with reported_errors(debug):
+        from .api import inspect as api_inspect
+
+        result = api_inspect(model)
+        if as_json:
+            _print_json(result.to_dict())
+            return
+        from .render import print_inspect
+
+        print_inspect(result)
+
+
+# Commands that live in their own modules register themselves on ``app``.
+from . import cli_batch, cli_explain  # noqa: E402, F401
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    except BaseException:  # pragma: no cover - typer already reports usage errors
+        sys.exit(EXIT_INPUT)
+
+
+if __name__ == "__main__":
+    main()

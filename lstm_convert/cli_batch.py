@@ -1,0 +1,3 @@
+"""The `batch` command (registered on the main typer app)."""
+
+from __future__ import annotations

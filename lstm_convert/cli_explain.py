@@ -1,0 +1,3 @@
+"""The `explain` command (registered on the main typer app)."""
+
+from __future__ import annotations

@@ -1,0 +1,167 @@
+"""Exporter: run every layer's converter over the model graph and build a ModelProto."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import onnx
+from onnx import TensorProto, helper
+
+from .. import __version__
+from ..errors import UnsupportedModelError
+from ..model import KerasModel, TensorRef, call_order
+from .builder import BATCH, GraphBuilder, Tensor
+from .context import MIN_OPSET, ConvertOptions, ExportContext, LayerReport, StateIO
+
+RECURRENT_OPS = ("LSTM", "GRU", "RNN")
+
+
+@dataclass
+class ExportResult:
+    model: onnx.ModelProto
+    layers: list[LayerReport]
+    input_names: list[str]
+    output_names: list[str]
+    states: list[StateIO]
+
+
+def input_tensors(builder: GraphBuilder, model: KerasModel) -> list[Tensor]:
+    tensors = []
+    for ref in model.inputs:
+        layer = model.layer(ref.layer)
+        config = layer.config
+        name = builder.unique(layer.name)
+        shape = []
+        for axis, dim in enumerate(config["batch_shape"]):
+            if axis == 0:
+                shape.append(dim if isinstance(dim, int) else BATCH)
+            else:
+                shape.append(dim if isinstance(dim, int) else f"{name}_dim{axis}")
+        dtype = config.get("dtype", "float32")
+        if dtype == "float64":
+            # onnxruntime's recurrent kernels are float32 only: cast in, cast back out.
+            builder.add_input(name, dtype, tuple(shape))
+            cast = builder.op("Cast", [name], f"{name}_float32", to=TensorProto.FLOAT)
+            tensors.append(Tensor(cast, tuple(shape), "float32"))
+            continue
+        dtype = dtype if dtype in ("int32", "int64") else "float32"
+        builder.add_input(name, dtype, tuple(shape))
+        tensors.append(Tensor(name, tuple(shape), dtype))
+    return tensors
+
+
+def output_dtype(model: KerasModel) -> str:
+    """float64 models return float64, as Keras does; everything else float32."""
+    for ref in model.inputs:
+        if model.layer(ref.layer).config.get("dtype") == "float64":
+            return "float64"
+    return "float32"
+
+
+def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> list[Tensor]:
+    """Convert every call of ``model`` given tensors for its inputs; return its outputs."""
+    from ..layers import get_converter
+
+    values: dict[TensorRef, Tensor] = dict(zip(model.inputs, inputs, strict=True))
+    for layer, index in call_order(model):
+        call = layer.calls[index]
+        try:
+            args = [values[ref] for ref in call.inputs]
+        except KeyError as missing:
+            raise UnsupportedModelError(
+                f"layer {layer.name!r} consumes a tensor that no layer produces: {missing}"
+            ) from None
+        convert = get_converter(layer)
+        before = len(ctx.builder.nodes)
+        outputs = convert(ctx, layer, args, call)
+        node_names = [node.name for node in ctx.builder.nodes[before:]]
+        ctx.reports.append(LayerReport(layer.name, layer.class_name, node_names))
+        for position, tensor in enumerate(outputs):
+            values[TensorRef(layer.name, index, position)] = tensor
+    try:
+        return [values[ref] for ref in model.outputs]
+    except KeyError as missing:
+        raise UnsupportedModelError(f"model output {missing} is never computed") from None
+
+
+def _can_take(builder: GraphBuilder, wanted: str, taken: list[str]) -> bool:
+    fixed = {vi.name for vi in builder.graph_inputs} | {i.name for i in builder.initializers}
+    return wanted not in fixed and wanted not in taken
+
+
+def _single_output(model: KerasModel, ref: TensorRef) -> bool:
+    return not any(
+        other.layer == ref.layer and other != ref for other in model.outputs
+    ) and ref.index == 0
+
+
+def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
+    if options.opset < MIN_OPSET:
+        raise UnsupportedModelError(f"opset {options.opset} is too old: use {MIN_OPSET} or newer")
+    builder = GraphBuilder(opset=options.opset)
+    ctx = ExportContext(builder, options, model.source.keras_major)
+    inputs = input_tensors(builder, model)
+    outputs = run_graph(ctx, model, inputs)
+    if output_dtype(model) == "float64":
+        outputs = [
+            Tensor(builder.op("Cast", [t.name], f"{t.name}_float64", to=TensorProto.DOUBLE),
+                   t.shape, "float64")
+            if t.dtype == "float32" else t
+            for t in outputs
+        ]
+
+    output_names: list[str] = []
+    renamed: dict[str, str] = {}
+
+    def claim(wanted: str) -> bool:
+        """Free ``wanted`` for a graph output, moving an inner value aside if needed."""
+        if not _can_take(builder, wanted, output_names):
+            return False
+        if any(wanted in node.output for node in builder.nodes):
+            aside = builder.unique(f"{wanted}_inner")
+            builder.rename(wanted, aside)
+            renamed[wanted] = aside
+        return True
+
+    for ref, tensor in zip(model.outputs, outputs, strict=True):
+        wanted = ref.layer if _single_output(model, ref) else f"{ref.layer}_{ref.index}"
+        name = renamed.get(tensor.name, tensor.name)
+        produced = {out for node in builder.nodes for out in node.output}
+        if name in output_names or name not in produced:
+            # A graph input or a value already returned: Keras still returns it again.
+            if claim(wanted):
+                name = builder.node("Identity", [name], [wanted], wanted)[0]
+            else:
+                name = builder.op("Identity", [name], wanted)
+        elif name != wanted and claim(wanted):
+            builder.rename(name, wanted)
+            renamed[name] = wanted
+            name = wanted
+        output_names.append(name)
+        builder.add_output(name, tensor.dtype, tensor.shape)
+    for state in ctx.states:
+        builder.add_output(state.output_name, "float32", (BATCH, state.units))
+    builder.prune()
+    kept = {node.name: node.op_type for node in builder.nodes}
+    for report in ctx.reports:
+        report.onnx_ops = [kept[n] for n in report.onnx_ops if n in kept]
+
+    graph = helper.make_graph(
+        builder.nodes,
+        model.name or "keras_model",
+        builder.graph_inputs,
+        builder.graph_outputs,
+        initializer=builder.initializers,
+    )
+    opsets = [helper.make_opsetid("", options.opset)]
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="lstm-convert")
+    proto.producer_version = __version__
+    proto.ir_version = helper.find_min_ir_version_for(opsets)
+    proto.doc_string = f"Converted from {model.source.format} (Keras {model.source.keras_version})"
+    return ExportResult(
+        model=proto,
+        layers=ctx.reports,
+        input_names=[vi.name for vi in builder.graph_inputs],
+        output_names=[vi.name for vi in builder.graph_outputs],
+        states=ctx.states,
+    )

@@ -1,0 +1,151 @@
+"""GraphBuilder: collects ONNX nodes and initializers while layers are converted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ONNX_DTYPES = {
+    "float32": TensorProto.FLOAT,
+    "float16": TensorProto.FLOAT,  # computed in float32
+    "float64": TensorProto.DOUBLE,
+    "bfloat16": TensorProto.FLOAT,
+    "int32": TensorProto.INT32,
+    "int64": TensorProto.INT64,
+    "bool": TensorProto.BOOL,
+}
+BATCH = "batch"
+Dim = int | str | None
+
+
+@dataclass
+class Tensor:
+    """A Keras tensor inside the ONNX graph being built.
+
+    ``shape`` is Keras's shape with symbols for dynamic axes ("batch", "<input>_dim1").
+    ``mask`` names a bool ``[batch, time]`` tensor when a Keras mask travels with it.
+    """
+
+    name: str
+    shape: tuple[Dim, ...]
+    dtype: str = "float32"
+    mask: str | None = None
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+
+@dataclass
+class GraphBuilder:
+    opset: int
+    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    initializers: list[onnx.TensorProto] = field(default_factory=list)
+    graph_inputs: list[onnx.ValueInfoProto] = field(default_factory=list)
+    graph_outputs: list[onnx.ValueInfoProto] = field(default_factory=list)
+    _names: set[str] = field(default_factory=set)
+    _consts: dict[tuple, str] = field(default_factory=dict)
+    _time_major: dict[str, str] = field(default_factory=dict)
+
+    def used_names(self) -> set[str]:
+        return self._names
+
+    def unique(self, base: str) -> str:
+        base = base.replace("/", "_").replace(":", "_") or "t"
+        name, counter = base, 1
+        while name in self._names:
+            name = f"{base}_{counter}"
+            counter += 1
+        self._names.add(name)
+        return name
+
+    def node(
+        self, op: str, inputs: list[str], outputs: int | list[str], name: str, **attrs
+    ) -> list[str]:
+        """Add a node; ``outputs`` is a count (fresh names from ``name``) or a list of names."""
+        if isinstance(outputs, int):
+            outputs = [self.unique(name if i == 0 else f"{name}_{i}") for i in range(outputs)]
+        node = helper.make_node(op, inputs, outputs, name=self.unique(f"{name}/{op}"), **attrs)
+        self.nodes.append(node)
+        return list(outputs)
+
+    def op(self, op: str, inputs: list[str], name: str, **attrs) -> str:
+        return self.node(op, inputs, 1, name, **attrs)[0]
+
+    def initializer(self, base: str, array: np.ndarray) -> str:
+        name = self.unique(base)
+        # np.ascontiguousarray would turn a 0-d scalar into shape (1,): keep the rank.
+        array = np.require(array, requirements="C")
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def const_i64(self, values: list[int]) -> str:
+        key = ("i64", tuple(values))
+        if key not in self._consts:
+            label = "_".join(str(v) for v in values).replace("-", "m")
+            array = np.asarray(values, dtype=np.int64)
+            self._consts[key] = self.initializer(f"const_i64_{label}", array)
+        return self._consts[key]
+
+    def const_f32(self, value: float) -> str:
+        key = ("f32", float(value))
+        if key not in self._consts:
+            self._consts[key] = self.initializer("const_f32", np.asarray(value, np.float32))
+        return self._consts[key]
+
+    def add_input(self, name: str, dtype: str, shape: tuple[Dim, ...]) -> None:
+        self._names.add(name)
+        self.graph_inputs.append(value_info(name, dtype, shape))
+
+    def add_output(self, name: str, dtype: str, shape: tuple[Dim, ...]) -> None:
+        self.graph_outputs.append(value_info(name, dtype, shape))
+
+    # -- time-major views ----------------------------------------------------------------
+    # ONNX recurrent ops take [time, batch, features]; Keras tensors are batch-first.
+    # Recording both views lets stacked recurrent layers skip the Transpose pair between
+    # them; unused Transposes are pruned at the end.
+
+    def time_major(self, tensor: Tensor, name: str) -> str:
+        if tensor.name not in self._time_major:
+            perm = [1, 0, *range(2, tensor.rank)]
+            self._time_major[tensor.name] = self.op("Transpose", [tensor.name], name, perm=perm)
+        return self._time_major[tensor.name]
+
+    def batch_first(self, time_major_name: str, rank: int, name: str) -> str:
+        perm = [1, 0, *range(2, rank)]
+        batch_name = self.op("Transpose", [time_major_name], name, perm=perm)
+        self._time_major[batch_name] = time_major_name
+        return batch_name
+
+    def rename(self, old: str, new: str) -> None:
+        """Give a value a new name everywhere it appears (used for tidy graph outputs)."""
+        self._names.add(new)
+        for node in self.nodes:
+            for i, name in enumerate(node.output):
+                if name == old:
+                    node.output[i] = new
+            for i, name in enumerate(node.input):
+                if name == old:
+                    node.input[i] = new
+        for view, tm in list(self._time_major.items()):
+            if tm == old:
+                self._time_major[view] = new
+
+    def prune(self) -> None:
+        """Drop nodes and initializers nothing reaches from the graph outputs."""
+        needed = {out.name for out in self.graph_outputs}
+        kept = []
+        for node in reversed(self.nodes):
+            if any(o in needed for o in node.output if o):
+                kept.append(node)
+                needed.update(i for i in node.input if i)
+        self.nodes = list(reversed(kept))
+        self.initializers = [init for init in self.initializers if init.name in needed]
+
+
+def value_info(name: str, dtype: str, shape: tuple[Dim, ...]) -> onnx.ValueInfoProto:
+    dims = [d if isinstance(d, (int, str)) else None for d in shape]
+    return helper.make_tensor_value_info(name, ONNX_DTYPES.get(dtype, TensorProto.FLOAT), dims)

@@ -1,0 +1,226 @@
+"""Shared machinery of the recurrent families (LSTM, GRU, SimpleRNN, Bidirectional).
+
+Each family module turns a Keras config + Keras-layout weights into a ``CellSpec``
+(one direction, already remapped); this module emits the single fused ONNX node and
+shapes its outputs the way Keras returns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..activations import RecurrentActivation, activation_attributes
+from ..errors import UnsupportedModelError, WeightsError
+from ..export.builder import Tensor
+from ..export.context import ExportContext
+from ..model import Call, Layer
+from .registry import converter
+
+INT64_MIN = -(2**63)
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One direction of a Keras recurrent layer, in ONNX terms."""
+
+    op: str  # "LSTM", "GRU" or "RNN"
+    units: int
+    W: np.ndarray  # [G*u, in]
+    R: np.ndarray  # [G*u, u]
+    B: np.ndarray  # [2*G*u] = [Wb, Rb]
+    activations: tuple[RecurrentActivation, ...]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    state_labels: tuple[str, ...] = ("h",)
+
+
+SpecBuilder = Callable[[str, dict[str, Any], list[np.ndarray], ExportContext], CellSpec]
+SPEC_BUILDERS: dict[str, SpecBuilder] = {}
+
+
+def cell_family(*class_names: str) -> Callable[[SpecBuilder], SpecBuilder]:
+    """Register a family's CellSpec builder and its converter for ``class_names``."""
+
+    def register(fn: SpecBuilder) -> SpecBuilder:
+        for class_name in class_names:
+            SPEC_BUILDERS[class_name] = fn
+        converter(*class_names)(convert_recurrent)
+        return fn
+
+    return register
+
+
+def build_spec(
+    layer_name: str, class_name: str, config: dict[str, Any], weights: list, ctx: ExportContext
+) -> CellSpec:
+    builder = SPEC_BUILDERS.get(class_name)
+    if builder is None:
+        raise UnsupportedModelError(f"layer {layer_name!r}: {class_name} is not a recurrent layer")
+    check_common_options(layer_name, config, ctx)
+    return builder(layer_name, config, weights, ctx)
+
+
+def check_common_options(layer_name: str, config: dict[str, Any], ctx: ExportContext) -> None:
+    # dropout / recurrent_dropout only act in training; unroll changes speed, not results.
+    if config.get("stateful") and not ctx.options.state_io:
+        raise UnsupportedModelError(
+            f"layer {layer_name!r} is stateful: its state carries across calls; pass "
+            "--state-io to expose initial and final states as graph inputs/outputs"
+        )
+
+
+def expect_weights(layer_name: str, weights: list, shapes: list[tuple[int, ...]]) -> None:
+    if len(weights) != len(shapes):
+        raise WeightsError(
+            f"layer {layer_name!r} has {len(weights)} weight arrays, expected {len(shapes)}"
+        )
+    for array, shape in zip(weights, shapes, strict=True):
+        if tuple(array.shape) != tuple(shape):
+            raise WeightsError(
+                f"layer {layer_name!r}: weight of shape {tuple(array.shape)} contradicts the "
+                f"config, which implies {tuple(shape)}"
+            )
+
+
+def units_of(layer_name: str, config: dict[str, Any]) -> int:
+    units = config.get("units", config.get("output_dim"))
+    if not isinstance(units, int) or units <= 0:
+        raise UnsupportedModelError(f"layer {layer_name!r} has an invalid units value {units!r}")
+    return units
+
+
+def emit_node(
+    ctx: ExportContext,
+    name: str,
+    x_tm: str,
+    specs: list[CellSpec],
+    direction: str,
+    initial_states: list[str] | None = None,
+    sequence_lens: str = "",
+) -> list[str]:
+    """Add the fused node; returns [Y, Y_h(, Y_c)] (time-major, with a direction axis)."""
+    b = ctx.builder
+    first = specs[0]
+    w = b.initializer(f"{name}_W", np.stack([s.W for s in specs]))
+    r = b.initializer(f"{name}_R", np.stack([s.R for s in specs]))
+    bias = b.initializer(f"{name}_B", np.stack([s.B for s in specs]))
+    inputs = [x_tm, w, r, bias, sequence_lens, *(initial_states or [])]
+    while inputs and inputs[-1] == "":
+        inputs.pop()
+    acts = [a for s in specs for a in s.activations]
+    outputs = b.node(
+        first.op,
+        inputs,
+        1 + len(first.state_labels),
+        name,
+        hidden_size=first.units,
+        direction=direction,
+        layout=0,
+        **activation_attributes(acts),
+        **first.attrs,
+    )
+    return outputs
+
+
+def reverse_time(ctx: ExportContext, tm: str, name: str) -> str:
+    b = ctx.builder
+    return b.op(
+        "Slice",
+        [tm, b.const_i64([-1]), b.const_i64([INT64_MIN]), b.const_i64([0]), b.const_i64([-1])],
+        f"{name}_reverse",
+    )
+
+
+def squeeze(ctx: ExportContext, value: str, axis: int, name: str) -> str:
+    return ctx.builder.op("Squeeze", [value, ctx.builder.const_i64([axis])], name)
+
+
+def gather(ctx: ExportContext, value: str, index: int, axis: int, name: str) -> str:
+    b = ctx.builder
+    key = b.initializer(f"index_{index}", np.asarray(index, dtype=np.int64))
+    return b.op("Gather", [value, key], name, axis=axis)
+
+
+def sequence_input(ctx: ExportContext, layer: Layer, x: Tensor) -> str:
+    if x.rank != 3:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r} expects a 3-D input (batch, time, features), got rank {x.rank}"
+        )
+    if layer.config.get("time_major"):
+        return x.name  # tf.keras time_major=True: the Keras tensor is already [T, B, F]
+    return ctx.builder.time_major(x, f"{layer.name}_input")
+
+
+def time_axis(config: dict[str, Any]) -> int:
+    return 0 if config.get("time_major") else 1
+
+
+def state_io_inputs(
+    ctx: ExportContext, layer_name: str, spec: CellSpec, prefix: str = ""
+) -> tuple[list[str], list[str]]:
+    """With --state-io: one [batch, units] graph input per state.
+
+    Returns the graph input names and the same values unsqueezed to ``[1, batch, units]``.
+    """
+    graph_inputs, unsqueezed = [], []
+    for label in spec.state_labels:
+        graph_input = ctx.add_state(layer_name, f"{prefix}{label}", spec.units)
+        graph_inputs.append(graph_input)
+        axis = ctx.builder.const_i64([0])
+        unsqueezed.append(ctx.builder.op("Unsqueeze", [graph_input, axis], f"{layer_name}_{label}"))
+    return graph_inputs, unsqueezed
+
+
+def convert_recurrent(
+    ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
+) -> list[Tensor]:
+    """LSTM / GRU / SimpleRNN (and their CuDNN cousins): one fused node, one direction."""
+    config = layer.config
+    if len(inputs) != 1 or call.kwargs.get("initial_state") is not None:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: initial states passed as inputs are not supported"
+        )
+    x = inputs[0]
+    if x.mask is not None:
+        raise UnsupportedModelError(f"layer {layer.name!r}: masked inputs are not supported yet")
+    spec = build_spec(layer.name, layer.class_name, config, layer.weights, ctx)
+    if spec.W.shape[1] != x.shape[-1]:
+        raise WeightsError(
+            f"layer {layer.name!r}: kernel expects {spec.W.shape[1]} input features, "
+            f"the input has {x.shape[-1]}"
+        )
+    x_tm = sequence_input(ctx, layer, x)
+    go_backwards = bool(config.get("go_backwards", False))
+    graph_states, initial = [], None
+    if ctx.options.state_io:
+        graph_states, initial = state_io_inputs(ctx, layer.name, spec)
+    direction = "reverse" if go_backwards else "forward"
+    y, *states = emit_node(ctx, layer.name, x_tm, [spec], direction, initial)
+
+    batch, steps = (x.shape[1], x.shape[0]) if config.get("time_major") else x.shape[:2]
+    state_values = [
+        squeeze(ctx, state, 0, f"{layer.name}_{label}")
+        for state, label in zip(states, spec.state_labels, strict=True)
+    ]
+    for graph_input, value in zip(graph_states, state_values, strict=False):
+        ctx.expose_state(graph_input, value)
+
+    if config.get("return_sequences"):
+        seq_tm = squeeze(ctx, y, 1, f"{layer.name}_seq")
+        if go_backwards:
+            # Keras returns the outputs in processing order, i.e. reversed in time.
+            seq_tm = reverse_time(ctx, seq_tm, layer.name)
+        if config.get("time_major"):
+            output = Tensor(seq_tm, (steps, batch, spec.units))
+        else:
+            name = ctx.builder.batch_first(seq_tm, 3, layer.name)
+            output = Tensor(name, (batch, steps, spec.units))
+    else:
+        output = Tensor(state_values[0], (batch, spec.units))
+    results = [output]
+    if config.get("return_state"):
+        results += [Tensor(value, (batch, spec.units)) for value in state_values]
+    return results

@@ -1,0 +1,116 @@
+"""The neutral model: what a reader returns and every later stage consumes.
+
+Weights stay exactly in Keras layout here; all remapping happens later, in
+``remap.py``, so the NumPy reference can start from the arrays Keras wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """A Keras tensor: output ``index`` of call ``node`` of layer ``layer``."""
+
+    layer: str
+    node: int = 0
+    index: int = 0
+
+
+@dataclass
+class Call:
+    """One call of a layer (a Keras "inbound node")."""
+
+    inputs: list[TensorRef]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Layer:
+    name: str
+    class_name: str
+    config: dict[str, Any]
+    weights: list[np.ndarray] = field(default_factory=list)
+    weight_names: list[str] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    # A nested Sequential/Functional model used as a layer.
+    submodel: KerasModel | None = None
+
+
+@dataclass
+class SourceInfo:
+    path: str
+    format: str  # "keras2-h5", "keras3-h5", "keras-zip", "keras1-h5"
+    keras_version: str
+    backend: str = ""
+
+    @property
+    def keras_major(self) -> int:
+        head = self.keras_version.split(".", 1)[0]
+        return int(head) if head.isdigit() else 2
+
+
+@dataclass
+class KerasModel:
+    name: str
+    class_name: str  # "Sequential" or "Functional"
+    layers: list[Layer]
+    inputs: list[TensorRef]
+    outputs: list[TensorRef]
+    source: SourceInfo
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def iter_layers(self):
+        """Every layer, nested models' layers included, depth first."""
+        for layer in self.layers:
+            yield layer
+            if layer.submodel is not None:
+                yield from layer.submodel.iter_layers()
+
+    def weight_bytes(self) -> int:
+        return sum(int(w.nbytes) for layer in self.iter_layers() for w in layer.weights)
+
+
+def call_order(model: KerasModel) -> list[tuple[Layer, int]]:
+    """Every (layer, call index) of ``model`` such that each call's inputs come first."""
+    done: set[tuple[str, int]] = {
+        (layer.name, 0) for layer in model.layers if layer.class_name == "InputLayer"
+    }
+    pending = [(layer, i) for layer in model.layers for i in range(len(layer.calls))]
+    order: list[tuple[Layer, int]] = []
+    while pending:
+        waiting = []
+        for layer, index in pending:
+            refs = call_refs(layer.calls[index])
+            if all((ref.layer, ref.node) in done for ref in refs):
+                order.append((layer, index))
+                done.add((layer.name, index))
+            else:
+                waiting.append((layer, index))
+        if len(waiting) == len(pending):
+            from .errors import InputFileError
+
+            names = ", ".join(sorted({layer.name for layer, _ in waiting})[:5])
+            raise InputFileError(f"model graph cannot be ordered (cycle or missing input): {names}")
+        pending = waiting
+    return order
+
+
+def call_refs(call: Call) -> list[TensorRef]:
+    """Tensors a call consumes: its inputs and any tensors passed as keyword arguments."""
+    refs = list(call.inputs)
+    for value in call.kwargs.values():
+        if isinstance(value, TensorRef):
+            refs.append(value)
+        elif isinstance(value, list):
+            refs.extend(v for v in value if isinstance(v, TensorRef))
+    return refs

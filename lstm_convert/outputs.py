@@ -1,0 +1,56 @@
+"""Output paths: refuse surprises, write atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OutputPathError
+
+
+def default_output(input_path: str | Path) -> Path:
+    return Path(input_path).with_suffix(".onnx")
+
+
+def check_output_path(input_path: str | Path, output_path: str | Path, force: bool) -> Path:
+    output = Path(output_path)
+    source = Path(input_path)
+    if output.resolve() == source.resolve() or (
+        output.exists() and source.exists() and os.path.samefile(output, source)
+    ):
+        raise OutputPathError(f"{output}: refusing to write over the input file")
+    if output.is_dir():
+        raise OutputPathError(f"{output}: is a directory; give a file name")
+    if output.exists() and not force:
+        raise OutputPathError(f"{output}: already exists (pass --force to overwrite)")
+    if not output.parent.exists():
+        raise OutputPathError(f"{output.parent}: directory does not exist")
+    return output
+
+
+@contextlib.contextmanager
+def atomic_target(final_path: Path):
+    """Yield a temporary path beside ``final_path``; on success move it into place.
+
+    An error or interruption leaves the old file (or nothing), never a partial one.
+    """
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{final_path.name}.", suffix=".part", dir=final_path.parent
+    )
+    os.close(handle)
+    temp_path = Path(temp_name)
+    try:
+        yield temp_path
+        os.replace(temp_path, final_path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp_path.unlink()
+
+
+def write_bytes_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())

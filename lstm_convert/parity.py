@@ -1,0 +1,161 @@
+"""Parity: run onnxruntime and the NumPy Keras reference on the same inputs, compare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputFileError
+from .export.builder import BATCH
+from .export.context import StateIO
+from .model import KerasModel
+from .reference import run_reference
+
+DEFAULT_TOLERANCE = 1e-4
+DEFAULT_BATCH = 3
+DEFAULT_STEPS = 7
+
+
+@dataclass
+class OutputParity:
+    name: str
+    shape: list[int]
+    max_abs_error: float
+
+
+@dataclass
+class ParityReport:
+    tolerance: float
+    outputs: list[OutputParity] = field(default_factory=list)
+    source: str = "random"  # "random" (seeded) or the path of the user's inputs
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((o.max_abs_error for o in self.outputs), default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return all(np.isfinite(o.max_abs_error) for o in self.outputs) and (
+            self.max_abs_error <= self.tolerance
+        )
+
+
+def _vocab_for(model: KerasModel, input_layer: str) -> int:
+    """Token inputs must index every Embedding they feed."""
+    sizes = []
+    for layer in model.iter_layers():
+        if layer.class_name == "Embedding" and any(
+            ref.layer == input_layer for call in layer.calls for ref in call.inputs
+        ):
+            sizes.append(int(layer.config.get("input_dim", layer.weights[0].shape[0])))
+    return min(sizes) if sizes else 10
+
+
+def _feeds_embedding(model: KerasModel, input_layer: str) -> bool:
+    return any(
+        layer.class_name == "Embedding"
+        and any(ref.layer == input_layer for call in layer.calls for ref in call.inputs)
+        for layer in model.iter_layers()
+    )
+
+
+def random_inputs(
+    model: KerasModel, seed: int = 0, batch: int = DEFAULT_BATCH, steps: int = DEFAULT_STEPS
+) -> list[np.ndarray]:
+    """Seeded inputs matching the model's input shapes (token ids for Embedding inputs)."""
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for ref in model.inputs:
+        config = model.layer(ref.layer).config
+        shape = list(config["batch_shape"])
+        shape[0] = shape[0] if isinstance(shape[0], int) else batch
+        shape = [d if isinstance(d, int) else steps for d in shape]
+        dtype = config.get("dtype", "float32")
+        if dtype in ("int32", "int64") or _feeds_embedding(model, ref.layer):
+            ids = rng.integers(0, _vocab_for(model, ref.layer), size=shape)
+            arrays.append(ids.astype(dtype if dtype in ("int32", "int64") else "float32"))
+        else:
+            arrays.append(rng.normal(0.0, 1.0, size=shape).astype(np.float32))
+    return arrays
+
+
+def random_states(states: list[StateIO], batch: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed + 1)
+    return [rng.normal(0.0, 0.5, size=(batch, s.units)).astype(np.float32) for s in states]
+
+
+def load_inputs(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
+    """User inputs from an .npz: keyed by graph input name, or ``input_0``, ``input_1``..."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = dict(data)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: cannot read inputs ({exc})") from None
+    result = []
+    for position, name in enumerate(input_names):
+        for key in (name, f"input_{position}", f"arr_{position}"):
+            if key in arrays:
+                result.append(arrays[key])
+                break
+        else:
+            raise InputFileError(f"{path}: no array for input {name!r} (or input_{position})")
+    return result
+
+
+def run_onnx(model_source: bytes | str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model_source, options, providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+def check_parity(
+    model: KerasModel,
+    onnx_source: bytes | str,
+    input_names: list[str],
+    output_names: list[str],
+    states: list[StateIO] | None = None,
+    inputs: list[np.ndarray] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    seed: int = 0,
+    source: str = "random",
+) -> ParityReport:
+    states = states or []
+    if inputs is None:
+        inputs = random_inputs(model, seed)
+    model_input_names = [n for n in input_names if n not in {s.input_name for s in states}]
+    if len(inputs) != len(model_input_names):
+        raise InputFileError(
+            f"the model takes {len(model_input_names)} inputs, {len(inputs)} were given"
+        )
+    batch = int(inputs[0].shape[0]) if inputs and inputs[0].ndim else DEFAULT_BATCH
+    state_values = random_states(states, batch, seed)
+    feeds = dict(zip(model_input_names, inputs, strict=True))
+    feeds.update({s.input_name: v for s, v in zip(states, state_values, strict=True)})
+    got = run_onnx(onnx_source, feeds)
+
+    initial = {(s.layer, s.label): v for s, v in zip(states, state_values, strict=True)}
+    expected, finals = run_reference(model, inputs, initial)
+    expected += [finals[(s.layer, s.label)] for s in states]
+
+    report = ParityReport(tolerance=tolerance, source=source)
+    for name, actual, reference in zip(output_names, got, expected, strict=True):
+        report.outputs.append(compare(name, actual, reference))
+    return report
+
+
+def compare(name: str, actual: np.ndarray, expected: np.ndarray) -> OutputParity:
+    if actual.shape != expected.shape:
+        return OutputParity(name, list(actual.shape), float("inf"))
+    diff = np.abs(actual.astype(np.float64) - expected)
+    error = float(diff.max()) if diff.size else 0.0
+    if not np.isfinite(diff).all():
+        error = float("inf")
+    return OutputParity(name, list(actual.shape), error)
+
+
+__all__ = ["BATCH", "ParityReport", "OutputParity", "check_parity", "random_inputs"]

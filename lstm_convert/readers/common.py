@@ -1,0 +1,82 @@
+"""Helpers shared by the readers: attribute decoding and weight distribution."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputFileError, WeightsError
+from ..model import KerasModel, Layer
+from ..weightspec import weight_names
+
+
+def decode_attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray):
+        return [decode_attr(v) for v in value.tolist()]
+    return value
+
+
+def read_chunked_attr(attrs: Any, name: str) -> list[str]:
+    """Keras splits long attribute lists into ``name0``, ``name1``, ... past 64 KB."""
+    if name in attrs:
+        values = decode_attr(attrs[name])
+    else:
+        values, chunk = [], 0
+        while f"{name}{chunk}" in attrs:
+            values.extend(decode_attr(attrs[f"{name}{chunk}"]))
+            chunk += 1
+    if isinstance(values, str):
+        values = [values]
+    return [decode_attr(v) for v in values]
+
+
+def load_json(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{what} is not valid JSON ({exc.__class__.__name__})") from None
+
+
+def assign_weights(layer: Layer, arrays: list[np.ndarray], names: list[str]) -> None:
+    """Give ``layer`` its arrays; a nested model hands them on to its sublayers in order."""
+    if layer.submodel is None:
+        expected = weight_names(layer.class_name, layer.config)
+        if expected is not None and len(expected) != len(arrays):
+            raise WeightsError(
+                f"layer {layer.name!r} ({layer.class_name}) has {len(arrays)} weight arrays "
+                f"in the file but its config implies {len(expected)}"
+            )
+        layer.weights = arrays
+        layer.weight_names = names
+        return
+    distribute_weights(layer.submodel, arrays, names, layer.name)
+
+
+def distribute_weights(
+    model: KerasModel, arrays: list[np.ndarray], names: list[str], owner: str
+) -> None:
+    position = 0
+    for sublayer in model.layers:
+        count = count_weights(sublayer)
+        take = arrays[position : position + count]
+        assign_weights(sublayer, take, names[position : position + count])
+        position += count
+    if position != len(arrays):
+        raise WeightsError(
+            f"nested model {owner!r} stores {len(arrays)} weight arrays, "
+            f"its layers need {position}"
+        )
+
+
+def count_weights(layer: Layer) -> int:
+    if layer.submodel is not None:
+        return sum(count_weights(sub) for sub in layer.submodel.layers)
+    names = weight_names(layer.class_name, layer.config)
+    if names is None:
+        # Unknown classes are refused later with a clear message; here they own nothing.
+        return 0
+    return len(names)

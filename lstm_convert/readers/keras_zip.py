@@ -1,0 +1,156 @@
+"""``.keras`` zip archives (Keras 3, and tf.keras >= 2.12).
+
+Members are read by exact name into memory (never extracted), after their declared
+size is checked against a cap. Weights live in ``model.weights.h5`` at
+``layers/<snake_case(ClassName)[_N]>/.../vars/<i>``; we walk the config and the
+HDF5 tree in the same order, never guessing by substring.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ..errors import InputFileError, WeightsError
+from ..model import KerasModel, Layer, SourceInfo
+from ..weightspec import MODEL_CLASSES, inner_layer_configs
+from .common import assign_weights, load_json
+from .config import parse_model_config
+
+CONFIG_MEMBER = "config.json"
+METADATA_MEMBER = "metadata.json"
+WEIGHTS_MEMBER = "model.weights.h5"
+MAX_CONFIG_BYTES = 32 * 1024 * 1024
+# HDF5 weights barely compress; a member claiming far more than the archive holds is a bomb.
+MAX_WEIGHTS_RATIO = 64
+MAX_WEIGHTS_SLACK = 16 * 1024 * 1024
+
+
+def read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise InputFileError(f".keras archive has no {name}") from None
+    if info.file_size > cap:
+        raise InputFileError(
+            f".keras member {name} declares {info.file_size} bytes, over the {cap}-byte cap"
+        )
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError) as exc:
+        raise InputFileError(f".keras member {name} cannot be read: {exc}") from None
+
+
+def read_keras_zip(data: io.BufferedIOBase | str, path: str, archive_size: int) -> KerasModel:
+    try:
+        archive = zipfile.ZipFile(data)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputFileError(f"not a readable .keras zip: {exc}") from None
+    with archive:
+        config = load_json(read_member(archive, CONFIG_MEMBER, MAX_CONFIG_BYTES), CONFIG_MEMBER)
+        version = "3"
+        if METADATA_MEMBER in archive.namelist():
+            metadata = load_json(
+                read_member(archive, METADATA_MEMBER, MAX_CONFIG_BYTES), METADATA_MEMBER
+            )
+            if isinstance(metadata, dict) and isinstance(metadata.get("keras_version"), str):
+                version = metadata["keras_version"]
+        source = SourceInfo(path=path, format="keras-zip", keras_version=version)
+        model = parse_model_config(config, source)
+        cap = MAX_WEIGHTS_RATIO * archive_size + MAX_WEIGHTS_SLACK
+        weights = read_member(archive, WEIGHTS_MEMBER, cap)
+    try:
+        h5file = h5py.File(io.BytesIO(weights), "r")
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{WEIGHTS_MEMBER} inside the archive is not HDF5: {exc}") from None
+    with h5file:
+        root = _layers_root(h5file)
+        if root is not None:
+            read_model_weights(root, model)
+    return model
+
+
+def _layers_root(h5file: Any) -> Any:
+    for name in ("layers", "_layer_checkpoint_dependencies"):
+        if name in h5file:
+            return h5file[name]
+    return None
+
+
+def snake_case(name: str) -> str:
+    """Keras's ``naming.to_snake_case``: the container names inside model.weights.h5."""
+    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    insecure = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
+    if insecure[0] != "_":
+        return insecure
+    return "private" + insecure
+
+
+def read_model_weights(layers_group: Any, model: KerasModel) -> None:
+    used: dict[str, int] = {}
+    for layer in model.layers:
+        if layer.class_name == "InputLayer" and model.class_name == "Sequential":
+            continue  # Sequential.layers omits its InputLayer, so it gets no container
+        base = snake_case(layer.class_name)
+        if base in used:
+            used[base] += 1
+            key = f"{base}_{used[base]}"
+        else:
+            used[base] = 0
+            key = base
+        group = layers_group.get(key) if key in layers_group else None
+        if group is None:
+            continue
+        _check_name(group, layer)
+        if layer.submodel is not None:
+            if "layers" in group:
+                read_model_weights(group["layers"], layer.submodel)
+            continue
+        arrays = collect_vars(group, layer.class_name, layer.config)
+        assign_weights(layer, arrays, [f"{key}/{i}" for i in range(len(arrays))])
+
+
+def _check_name(group: Any, layer: Layer) -> None:
+    # Keras >= 3.6 records the layer's real name on its vars group: a free cross-check.
+    vars_group = group.get("vars") if "vars" in group else None
+    if vars_group is None or "name" not in vars_group.attrs:
+        return
+    stored = vars_group.attrs["name"]
+    stored = stored.decode() if isinstance(stored, bytes) else str(stored)
+    if stored != layer.name:
+        raise WeightsError(
+            f"model.weights.h5 does not match config.json: container for {layer.name!r} "
+            f"holds layer {stored!r}"
+        )
+
+
+def collect_vars(group: Any, class_name: str, config: dict[str, Any]) -> list[np.ndarray]:
+    """A layer's arrays in Keras's ``layer.weights`` order."""
+    arrays = []
+    if "vars" in group:
+        vars_group = group["vars"]
+        index = 0
+        while str(index) in vars_group:
+            arrays.append(np.asarray(vars_group[str(index)]))
+            index += 1
+        if index != len(vars_group):
+            raise WeightsError(f"unexpected entries in {vars_group.name}")
+    if "cell" in group:
+        arrays.extend(collect_vars(group["cell"], "", {}))
+    if class_name == "Bidirectional":
+        forward, backward = inner_layer_configs(config)
+        for child, entry in (("forward_layer", forward), ("backward_layer", backward)):
+            if child not in group:
+                raise WeightsError(f"Bidirectional weights lack {child}")
+            arrays.extend(collect_vars(group[child], entry["class_name"], entry["config"]))
+    elif class_name == "TimeDistributed" and "layer" in group:
+        inner = config["layer"]
+        arrays.extend(collect_vars(group["layer"], inner["class_name"], inner["config"]))
+    elif class_name in MODEL_CLASSES:
+        raise WeightsError("nested model weights must be read through read_model_weights")
+    return arrays

@@ -1,0 +1,422 @@
+"""NumPy reference of Keras's own equations, computed from Keras-layout weights.
+
+Nothing here touches the remapped ONNX arrays: the parity check compares
+onnxruntime's output against this, so it checks the remap rather than repeating it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .activations import hard_sigmoid_slope, keras_activation_name
+from .errors import UnsupportedModelError
+from .model import Call, KerasModel, Layer, TensorRef, call_order
+from .weightspec import inner_layer_configs, weight_names
+
+Array = np.ndarray
+
+
+@dataclass
+class Value:
+    """A Keras tensor's value and its Keras mask (bool [batch, time]) if any."""
+
+    data: Array
+    mask: Array | None = None
+
+
+@dataclass
+class RefContext:
+    keras_major: int
+    # --state-io: initial states by (layer, label); final states are written back here.
+    initial_states: dict[tuple[str, str], Array] = field(default_factory=dict)
+    final_states: dict[tuple[str, str], Array] = field(default_factory=dict)
+
+
+def activation_fn(name: object, keras_major: int) -> Callable[[Array], Array]:
+    key = keras_activation_name(name)
+    slope = hard_sigmoid_slope(keras_major)
+    table: dict[str, Callable[[Array], Array]] = {
+        "linear": lambda x: x,
+        "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+        "tanh": np.tanh,
+        "relu": lambda x: np.maximum(x, 0.0),
+        "softsign": lambda x: x / (1.0 + np.abs(x)),
+        "softplus": lambda x: np.logaddexp(0.0, x),
+        "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
+        "selu": lambda x: 1.0507009873554805
+        * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0.0))),
+        "hard_sigmoid": lambda x: np.clip(slope * x + 0.5, 0.0, 1.0),
+        "exponential": np.exp,
+        "swish": lambda x: x / (1.0 + np.exp(-x)),
+        "silu": lambda x: x / (1.0 + np.exp(-x)),
+        "softmax": _softmax,
+    }
+    if key not in table:
+        raise UnsupportedModelError(f"the reference has no activation {key!r}")
+    return table[key]
+
+
+def _softmax(x: Array) -> Array:
+    shifted = np.exp(x - x.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+# -- recurrent cells -----------------------------------------------------------------------
+# Each step function takes the precomputed input projection of one step and the states,
+# and returns (output, new_states). Input projections for all steps are one matmul.
+
+
+def lstm_cell(config: dict[str, Any], weights: list[Array], major: int):
+    units = config.get("units", config.get("output_dim"))
+    kernel, recurrent = weights[0], weights[1]
+    bias = weights[2] if config.get("use_bias", True) else np.zeros(4 * units)
+    act = activation_fn(config.get("activation", "tanh"), major)
+    gate = activation_fn(config.get("recurrent_activation", "hard_sigmoid"), major)
+
+    def project(x: Array) -> Array:
+        return x @ kernel + bias
+
+    def step(xz: Array, states: list[Array]) -> tuple[Array, list[Array]]:
+        h, c = states
+        z = xz + h @ recurrent
+        zi, zf, zc, zo = np.split(z, 4, axis=-1)  # Keras gate order i, f, c, o
+        i, f, o = gate(zi), gate(zf), gate(zo)
+        c = f * c + i * act(zc)
+        h = o * act(c)
+        return h, [h, c]
+
+    return units, 2, project, step
+
+
+def gru_cell(config: dict[str, Any], weights: list[Array], major: int):
+    units = config.get("units", config.get("output_dim"))
+    kernel, recurrent = weights[0], weights[1]
+    use_bias = config.get("use_bias", True)
+    reset_after = config.get("reset_after")
+    if reset_after is None:
+        reset_after = use_bias and weights[2].ndim == 2
+    if not use_bias:
+        input_bias = recurrent_bias = np.zeros(3 * units)
+    elif reset_after:
+        input_bias, recurrent_bias = weights[2][0], weights[2][1]
+    else:
+        input_bias, recurrent_bias = weights[2], np.zeros(3 * units)
+    act = activation_fn(config.get("activation", "tanh"), major)
+    gate = activation_fn(config.get("recurrent_activation", "hard_sigmoid"), major)
+
+    def project(x: Array) -> Array:
+        return x @ kernel + input_bias
+
+    def step(xz: Array, states: list[Array]) -> tuple[Array, list[Array]]:
+        (h,) = states
+        x_z, x_r, x_h = np.split(xz, 3, axis=-1)
+        if reset_after:
+            inner = h @ recurrent + recurrent_bias
+            r_z, r_r, r_h = np.split(inner, 3, axis=-1)
+            z, r = gate(x_z + r_z), gate(x_r + r_r)
+            candidate = act(x_h + r * r_h)
+        else:
+            z = gate(x_z + h @ recurrent[:, :units])
+            r = gate(x_r + h @ recurrent[:, units : 2 * units])
+            candidate = act(x_h + (r * h) @ recurrent[:, 2 * units :])
+        h = z * h + (1.0 - z) * candidate
+        return h, [h]
+
+    return units, 1, project, step
+
+
+def simple_rnn_cell(config: dict[str, Any], weights: list[Array], major: int):
+    units = config.get("units", config.get("output_dim"))
+    kernel, recurrent = weights[0], weights[1]
+    bias = weights[2] if config.get("use_bias", True) else np.zeros(units)
+    act = activation_fn(config.get("activation", "tanh"), major)
+
+    def project(x: Array) -> Array:
+        return x @ kernel + bias
+
+    def step(xz: Array, states: list[Array]) -> tuple[Array, list[Array]]:
+        h = act(xz + states[0] @ recurrent)
+        return h, [h]
+
+    return units, 1, project, step
+
+
+CELLS = {"LSTM": lstm_cell, "GRU": gru_cell, "SimpleRNN": simple_rnn_cell}
+STATE_LABELS = {"LSTM": ("h", "c"), "GRU": ("h",), "SimpleRNN": ("h",)}
+
+
+def run_rnn(
+    class_name: str,
+    config: dict[str, Any],
+    weights: list[Array],
+    x: Array,
+    mask: Array | None,
+    major: int,
+    initial: list[Array] | None = None,
+) -> tuple[Array, Array, list[Array]]:
+    """Keras's RNN loop. Returns (sequence in Keras order, last output, final states)."""
+    if class_name not in CELLS:
+        raise UnsupportedModelError(f"the reference has no recurrent layer {class_name}")
+    units, n_states, project, step = CELLS[class_name](config, weights, major)
+    x = np.asarray(x, dtype=np.float64)
+    if config.get("time_major"):
+        x = np.swapaxes(x, 0, 1)
+    batch, steps = x.shape[:2]
+    projected = project(x)  # all steps' input projections in one matmul
+    states = [np.asarray(s, np.float64) for s in initial] if initial else [
+        np.zeros((batch, units)) for _ in range(n_states)
+    ]
+    order = range(steps - 1, -1, -1) if config.get("go_backwards") else range(steps)
+    zero_output = bool(config.get("zero_output_for_mask", False))
+    output = np.zeros((batch, units))
+    outputs = []
+    for t in order:
+        new_output, new_states = step(projected[:, t], states)
+        if mask is None:
+            output, states = new_output, new_states
+            outputs.append(output)
+            continue
+        keep = mask[:, t][:, None]
+        states = [np.where(keep, n, s) for n, s in zip(new_states, states, strict=True)]
+        output = np.where(keep, new_output, output)
+        outputs.append(np.where(keep, new_output, 0.0) if zero_output else output)
+    sequence = np.stack(outputs, axis=1) if outputs else np.zeros((batch, 0, units))
+    if config.get("time_major"):
+        sequence = np.swapaxes(sequence, 0, 1)
+    return sequence, output, states
+
+
+# -- layers --------------------------------------------------------------------------------
+
+RefFn = Callable[[RefContext, Layer, list[Value], Call], list[Value]]
+REFERENCES: dict[str, RefFn] = {}
+
+
+def reference(*class_names: str) -> Callable[[RefFn], RefFn]:
+    def register(fn: RefFn) -> RefFn:
+        for name in class_names:
+            REFERENCES[name] = fn
+        return fn
+
+    return register
+
+
+def _initial(ctx: RefContext, layer: str, labels: tuple[str, ...], prefix: str = ""):
+    keys = [(layer, f"{prefix}{label}") for label in labels]
+    if not all(key in ctx.initial_states for key in keys):
+        return None
+    return [ctx.initial_states[key] for key in keys]
+
+
+def _record_final(ctx: RefContext, layer: str, labels, states, prefix: str = "") -> None:
+    for label, state in zip(labels, states, strict=True):
+        ctx.final_states[(layer, f"{prefix}{label}")] = state
+
+
+@reference("LSTM", "GRU", "SimpleRNN")
+def ref_recurrent(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    config = layer.config
+    x = inputs[0]
+    labels = STATE_LABELS[layer.class_name]
+    initial = _initial(ctx, layer.name, labels)
+    sequence, last, states = run_rnn(
+        layer.class_name, config, layer.weights, x.data, x.mask, ctx.keras_major, initial
+    )
+    _record_final(ctx, layer.name, labels, states)
+    out_mask = x.mask if config.get("return_sequences") else None
+    result = [Value(sequence if config.get("return_sequences") else last, out_mask)]
+    if config.get("return_state"):
+        result += [Value(s) for s in states]
+    return result
+
+
+@reference("Bidirectional")
+def ref_bidirectional(
+    ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
+) -> list[Value]:
+    forward, backward = inner_layer_configs(layer.config)
+    fwd_cfg = dict(forward["config"])
+    bwd_cfg = dict(backward["config"])
+    if "backward_layer" not in layer.config:
+        bwd_cfg["go_backwards"] = not fwd_cfg.get("go_backwards", False)
+    sequences = bool(fwd_cfg.get("return_sequences"))
+    if sequences:  # Keras's Bidirectional forces zero outputs at masked steps
+        fwd_cfg["zero_output_for_mask"] = bwd_cfg["zero_output_for_mask"] = True
+    n_forward = len(weight_names(forward["class_name"], forward["config"]) or [])
+    x = inputs[0]
+    labels = STATE_LABELS[forward["class_name"]]
+    f_seq, f_last, f_states = run_rnn(
+        forward["class_name"], fwd_cfg, layer.weights[:n_forward], x.data, x.mask,
+        ctx.keras_major, _initial(ctx, layer.name, labels, "forward_"),
+    )
+    b_seq, b_last, b_states = run_rnn(
+        backward["class_name"], bwd_cfg, layer.weights[n_forward:], x.data, x.mask,
+        ctx.keras_major, _initial(ctx, layer.name, labels, "backward_"),
+    )
+    _record_final(ctx, layer.name, labels, f_states, "forward_")
+    _record_final(ctx, layer.name, labels, b_states, "backward_")
+    if sequences:
+        time_axis = 0 if fwd_cfg.get("time_major") else 1
+        fwd, bwd = f_seq, np.flip(b_seq, axis=time_axis)
+    else:
+        fwd, bwd = f_last, b_last
+    mode = layer.config.get("merge_mode", "concat")
+    merged = {
+        "concat": lambda: [np.concatenate([fwd, bwd], axis=-1)],
+        "sum": lambda: [fwd + bwd],
+        "mul": lambda: [fwd * bwd],
+        "ave": lambda: [(fwd + bwd) / 2.0],
+        None: lambda: [fwd, bwd],
+    }[mode]()
+    out_mask = x.mask if sequences else None
+    result = [Value(m, out_mask) for m in merged]
+    if fwd_cfg.get("return_state"):
+        result += [Value(s) for s in f_states + b_states]
+    return result
+
+
+@reference("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+           "ActivityRegularization")
+def ref_identity(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    return [inputs[0]]
+
+
+@reference("Activation")
+def ref_activation(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    fn = activation_fn(layer.config.get("activation"), ctx.keras_major)
+    return [Value(fn(inputs[0].data), inputs[0].mask)]
+
+
+@reference("Dense")
+def ref_dense(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    x = inputs[0]
+    y = np.asarray(x.data, np.float64) @ layer.weights[0]
+    if layer.config.get("use_bias", True):
+        y = y + layer.weights[1]
+    fn = activation_fn(layer.config.get("activation"), ctx.keras_major)
+    return [Value(fn(y), x.mask)]
+
+
+@reference("TimeDistributed")
+def ref_time_distributed(
+    ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
+) -> list[Value]:
+    inner = layer.config["layer"]
+    inner_layer = Layer(layer.name, inner["class_name"], inner["config"], layer.weights)
+    return REFERENCES[inner["class_name"]](ctx, inner_layer, inputs, call)
+
+
+@reference("Embedding")
+def ref_embedding(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    ids = np.asarray(inputs[0].data).astype(np.int64)
+    mask = ids != 0 if layer.config.get("mask_zero") else None
+    return [Value(np.asarray(layer.weights[0], np.float64)[ids], mask)]
+
+
+@reference("Masking")
+def ref_masking(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    x = np.asarray(inputs[0].data, np.float64)
+    mask = np.any(x != layer.config.get("mask_value", 0.0), axis=-1)
+    return [Value(x * mask[..., None], mask)]
+
+
+@reference("NotEqual")
+def ref_not_equal(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    other = inputs[1].data if len(inputs) > 1 else _scalar_operand(layer, call)
+    return [Value(np.not_equal(inputs[0].data, other))]
+
+
+def _scalar_operand(layer: Layer, call: Call) -> Any:
+    for key in ("x2", "y"):
+        if key in call.kwargs and not isinstance(call.kwargs[key], (TensorRef, list)):
+            return call.kwargs[key]
+    raise UnsupportedModelError(f"layer {layer.name!r}: NotEqual without a second operand")
+
+
+@reference("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
+def ref_merge(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    arrays = [np.asarray(v.data, np.float64) for v in inputs]
+    kind = layer.class_name
+    if kind == "Concatenate":
+        out = np.concatenate(arrays, axis=layer.config.get("axis", -1))
+    elif kind == "Subtract":
+        out = arrays[0] - arrays[1]
+    elif kind == "Average":
+        out = sum(arrays) / len(arrays)
+    else:
+        fn = {"Add": np.add, "Multiply": np.multiply, "Maximum": np.maximum,
+              "Minimum": np.minimum}[kind]
+        out = arrays[0]
+        for other in arrays[1:]:
+            out = fn(out, other)
+    return [Value(out)]
+
+
+@reference("Flatten")
+def ref_flatten(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    x = inputs[0].data
+    return [Value(x.reshape(x.shape[0], -1))]
+
+
+@reference("Reshape")
+def ref_reshape(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    x = inputs[0].data
+    return [Value(x.reshape(x.shape[0], *layer.config["target_shape"]))]
+
+
+@reference("RepeatVector")
+def ref_repeat(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    x = inputs[0].data
+    return [Value(np.repeat(x[:, None, :], int(layer.config["n"]), axis=1))]
+
+
+@reference("Permute")
+def ref_permute(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    dims = [int(d) for d in layer.config["dims"]]
+    return [Value(np.transpose(inputs[0].data, [0, *dims]))]
+
+
+@reference("GlobalAveragePooling1D", "GlobalMaxPooling1D")
+def ref_pool(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    x = inputs[0].data
+    keep = bool(layer.config.get("keepdims", False))
+    if layer.class_name == "GlobalMaxPooling1D":
+        return [Value(x.max(axis=1, keepdims=keep))]
+    return [Value(x.mean(axis=1, keepdims=keep))]
+
+
+@reference("Sequential", "Functional", "Model")
+def ref_nested(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    assert layer.submodel is not None
+    return run_reference_graph(ctx, layer.submodel, inputs)
+
+
+def run_reference_graph(ctx: RefContext, model: KerasModel, inputs: list[Value]) -> list[Value]:
+    values: dict[TensorRef, Value] = dict(zip(model.inputs, inputs, strict=True))
+    for layer, index in call_order(model):
+        call = layer.calls[index]
+        fn = REFERENCES.get(layer.class_name)
+        if fn is None:
+            raise UnsupportedModelError(f"the reference has no layer class {layer.class_name}")
+        args = [values[ref] for ref in call.inputs]
+        mask_kwarg = call.kwargs.get("mask")
+        if isinstance(mask_kwarg, TensorRef) and args:
+            args[0] = Value(args[0].data, np.asarray(values[mask_kwarg].data, bool))
+        for position, value in enumerate(fn(ctx, layer, args, call)):
+            values[TensorRef(layer.name, index, position)] = value
+    return [values[ref] for ref in model.outputs]
+
+
+def run_reference(
+    model: KerasModel,
+    inputs: list[Array],
+    initial_states: dict[tuple[str, str], Array] | None = None,
+) -> tuple[list[Array], dict[tuple[str, str], Array]]:
+    """Keras's outputs for ``inputs`` (float64), and final recurrent states by (layer, label)."""
+    ctx = RefContext(model.source.keras_major, dict(initial_states or {}))
+    outputs = run_reference_graph(ctx, model, [Value(np.asarray(x)) for x in inputs])
+    return [np.asarray(v.data, np.float64) for v in outputs], ctx.final_states

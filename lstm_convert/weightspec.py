@@ -1,0 +1,74 @@
+"""Which weights each Keras layer class stores, in the order Keras stores them.
+
+Readers use this to hand a nested model's flat weight list to its sublayers and
+to check shapes; converters use it to name what they receive. It is data about
+Keras, not about ONNX.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+
+
+def inner_layer_configs(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Forward and backward layer entries (``{"class_name", "config"}``) of a Bidirectional."""
+    forward = config["layer"]
+    backward = config.get("backward_layer") or forward
+    return forward, backward
+
+
+def weight_names(class_name: str, config: dict[str, Any]) -> list[str] | None:
+    """Names of the weights a layer stores, or None when the class is unknown to us."""
+    if class_name in ("LSTM", "GRU", "SimpleRNN"):
+        names = ["kernel", "recurrent_kernel"]
+        return names + ["bias"] if config.get("use_bias", True) else names
+    if class_name in ("CuDNNLSTM", "CuDNNGRU"):
+        return ["kernel", "recurrent_kernel", "bias"]
+    if class_name == "Dense":
+        return ["kernel", "bias"] if config.get("use_bias", True) else ["kernel"]
+    if class_name == "Embedding":
+        return ["embeddings"]
+    if class_name == "Bidirectional":
+        forward, backward = inner_layer_configs(config)
+        fwd = weight_names(forward["class_name"], forward["config"])
+        bwd = weight_names(backward["class_name"], backward["config"])
+        if fwd is None or bwd is None:
+            return None
+        return [f"forward_{n}" for n in fwd] + [f"backward_{n}" for n in bwd]
+    if class_name == "TimeDistributed":
+        inner = config["layer"]
+        return weight_names(inner["class_name"], inner["config"])
+    if class_name in WEIGHTLESS_CLASSES:
+        return []
+    return None
+
+
+WEIGHTLESS_CLASSES = frozenset(
+    {
+        "InputLayer",
+        "Activation",
+        "Dropout",
+        "SpatialDropout1D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "Flatten",
+        "Reshape",
+        "RepeatVector",
+        "Permute",
+        "Masking",
+        "Concatenate",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "GlobalAveragePooling1D",
+        "GlobalMaxPooling1D",
+        "NotEqual",
+    }
+)

@@ -1,0 +1,35 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+SAMPLES = ROOT / "samples"
+
+
+def manifest() -> list[dict]:
+    return json.loads((FIXTURES / "manifest.json").read_text())
+
+
+def fixture_files(families: tuple[str, ...] | None = None, exclude: tuple[str, ...] = ()):
+    """pytest params: one per (manifest entry, file), ids like keras3/lstm_basic.h5."""
+    params = []
+    for entry in manifest():
+        if families is not None and entry["family"] not in families:
+            continue
+        if entry["family"] in exclude:
+            continue
+        for file in entry["files"]:
+            rel = Path(file).relative_to("tests/fixtures")
+            params.append(pytest.param(entry, ROOT / file, id=str(rel)))
+    return params
+
+
+def expected_arrays(entry: dict, prefix: str) -> list[np.ndarray]:
+    with np.load(ROOT / entry["expected"]) as data:
+        arrays = []
+        while f"{prefix}{len(arrays)}" in data:
+            arrays.append(data[f"{prefix}{len(arrays)}"])
+        return arrays

@@ -1,0 +1,90 @@
+"""Every real-Keras fixture, in every format: onnxruntime must match Keras's predictions."""
+
+import numpy as np
+import onnx
+import pytest
+from conftest import ROOT, expected_arrays, fixture_files
+
+from lstm_convert.api import load
+from lstm_convert.export import export_model
+from lstm_convert.export.context import ConvertOptions
+from lstm_convert.parity import run_onnx
+from lstm_convert.reference import run_reference
+from lstm_convert.weightspec import RECURRENT_CLASSES
+
+KERAS_TOLERANCE = 1e-5
+
+
+def recurrent_layer_count(model) -> int:
+    return sum(
+        1
+        for layer in model.iter_layers()
+        if layer.class_name in RECURRENT_CLASSES or layer.class_name == "Bidirectional"
+    )
+
+
+def converted(path, **options):
+    model = load(path)
+    exported = export_model(model, ConvertOptions(**options))
+    onnx.checker.check_model(exported.model, full_check=True)
+    return model, exported
+
+
+@pytest.mark.parametrize("entry, path", fixture_files(exclude=("stateful",)))
+def test_onnxruntime_matches_keras(entry, path):
+    model, exported = converted(path)
+    inputs = expected_arrays(entry, "input_")
+    expected = expected_arrays(entry, "output_")
+    got = run_onnx(exported.model.SerializeToString(), dict(zip(exported.input_names, inputs)))
+    assert len(got) == len(expected)
+    for actual, keras in zip(got, expected):
+        assert actual.shape == keras.shape
+        np.testing.assert_allclose(actual, keras, rtol=0, atol=KERAS_TOLERANCE)
+
+
+@pytest.mark.parametrize("entry, path", fixture_files(exclude=("stateful",)))
+def test_every_recurrent_layer_is_one_fused_node(entry, path):
+    model, exported = converted(path)
+    ops = [node.op_type for node in exported.model.graph.node]
+    assert "Loop" not in ops and "Scan" not in ops
+    fused = sum(op in ("LSTM", "GRU", "RNN") for op in ops)
+    assert fused == recurrent_layer_count(model)
+    assert fused >= 1
+
+
+@pytest.mark.parametrize("entry, path", fixture_files(exclude=("stateful",)))
+def test_numpy_reference_matches_keras(entry, path):
+    """The parity check is only as good as its reference: hold it to Keras too."""
+    model = load(path)
+    inputs = expected_arrays(entry, "input_")
+    expected = expected_arrays(entry, "output_")
+    outputs, _ = run_reference(model, inputs)
+    for ours, keras in zip(outputs, expected, strict=True):
+        np.testing.assert_allclose(ours, keras, rtol=0, atol=KERAS_TOLERANCE)
+
+
+@pytest.mark.parametrize("entry, path", fixture_files(families=("stateful",)))
+def test_stateful_model_streams_chunks_with_state_io(entry, path):
+    model, exported = converted(path, state_io=True)
+    with np.load(ROOT / entry["expected"]) as data:
+        chunks = [data["chunk_0"], data["chunk_1"]]
+        expected = [data["output_chunk_0"], data["output_chunk_1"]]
+    states = exported.states
+    assert states, "--state-io must expose the recurrent state"
+    session_bytes = exported.model.SerializeToString()
+    batch = chunks[0].shape[0]
+    carried = {s.input_name: np.zeros((batch, s.units), np.float32) for s in states}
+    model_inputs = [n for n in exported.input_names if n not in carried]
+    for chunk, keras in zip(chunks, expected):
+        got = run_onnx(session_bytes, {model_inputs[0]: chunk, **carried})
+        np.testing.assert_allclose(got[0], keras, rtol=0, atol=KERAS_TOLERANCE)
+        finals = dict(zip(exported.output_names, got))
+        carried = {s.input_name: finals[s.output_name] for s in states}
+
+
+@pytest.mark.parametrize("entry, path", fixture_files(families=("stateful",)))
+def test_stateful_model_is_refused_without_state_io(entry, path):
+    from lstm_convert.errors import UnsupportedModelError
+
+    with pytest.raises(UnsupportedModelError, match="--state-io"):
+        export_model(load(path), ConvertOptions())

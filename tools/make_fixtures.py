@@ -1,0 +1,1739 @@
+"""Generate lstm-convert's test fixtures and samples from real Keras.
+
+Every model file under ``tests/fixtures/keras3`` and ``tests/fixtures/tfkeras``
+is written by Keras itself (``model.save``) and every expected output is
+Keras's own prediction (``model(x, training=False)``).  The exceptions are:
+
+* ``tests/fixtures/keras1``: no Keras 1 can be installed, so these files are
+  written with h5py in Keras 1's layout; their expected outputs come from
+  tf-keras loading the very same file with ``model.load_weights`` (which runs
+  tf-keras's own Keras 1 weight conversion) into an equivalent model.
+* ``cudnn_*`` fixtures: tf-keras builds and saves CuDNNLSTM/CuDNNGRU models on
+  a CPU-only machine but cannot run them, so their expected outputs come from
+  an equivalent LSTM/GRU model that loads the same file with
+  ``model.load_weights`` (tf-keras's own CuDNN -> canonical conversion).
+
+Keras 3 and tf-keras cannot share a process, so each generation runs in its
+own subprocess.  Usage (from the repository root)::
+
+    /tmp/keras-venv/bin/python tools/make_fixtures.py            # everything
+    /tmp/keras-venv/bin/python tools/make_fixtures.py --generation keras3
+    /tmp/keras-venv/bin/python tools/make_fixtures.py --only "lstm_*"
+
+All weights and inputs are drawn from numpy generators seeded with the
+fixture's name, so the keras3 and tfkeras versions of a fixture share weights
+and inputs, and reruns reproduce the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+SAMPLES = ROOT / "samples"
+MANIFEST = FIXTURES / "manifest.json"
+# tfkeras first: the keras3 run reuses samples/seed_lstm.h5's kernels.
+GENERATIONS = ("tfkeras", "keras3", "keras1")
+FORMATS = {"keras3": ("keras", "h5"), "tfkeras": ("h5", "keras"), "keras1": ("h5",)}
+
+B, T, F = 3, 6, 4  # default batch, time steps, features
+WEIGHT_SCALE = 0.5
+
+
+def rng_for(name: str) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(name.encode("utf8")))
+
+
+def rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+# --------------------------------------------------------------------------
+# input makers
+# --------------------------------------------------------------------------
+
+
+def floats(*shape: int, dtype: str = "float32") -> Callable:
+    def make(rng: np.random.Generator) -> list[np.ndarray]:
+        return [rng.normal(0.0, 1.0, size=shape).astype(dtype)]
+
+    return make
+
+
+def padded_tokens(rng: np.random.Generator, vocab: int = 20, steps: int = 7):
+    """Four rows: post-padded, pre-padded, gaps in the middle, all padding."""
+    toks = rng.integers(1, vocab, size=(4, steps))
+    toks[0, steps - 3 :] = 0
+    toks[1, :3] = 0
+    toks[2, [1, 3, 4]] = 0
+    toks[3, :] = 0
+    return toks
+
+
+def tokens(batch: int = 4, steps: int = 7, vocab: int = 20, dtype: str = "int32") -> Callable:
+    def make(rng: np.random.Generator) -> list[np.ndarray]:
+        if batch == 4:
+            return [padded_tokens(rng, vocab, steps).astype(dtype)]
+        return [rng.integers(0, vocab, size=(batch, steps)).astype(dtype)]
+
+    return make
+
+
+def masked_features(steps: int = 7, feats: int = F, value: float = 0.0) -> Callable:
+    def make(rng: np.random.Generator) -> list[np.ndarray]:
+        x = rng.normal(0.0, 1.0, size=(4, steps, feats))
+        x[padded_tokens(rng, 20, steps) == 0] = value
+        return [x.astype("float32")]
+
+    return make
+
+
+def concat_inputs(*makers: Callable) -> Callable:
+    def make(rng: np.random.Generator) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for m in makers:
+            out.extend(m(rng))
+        return out
+
+    return make
+
+
+# --------------------------------------------------------------------------
+# fixture specification
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Fixture:
+    name: str
+    family: str
+    api: str
+    build: Callable  # (ctx) -> keras model
+    inputs: Callable  # (rng) -> list of arrays
+    options: dict = field(default_factory=dict)
+    notes: str = ""
+    generations: tuple = ("keras3", "tfkeras")
+    formats: tuple | None = None  # default: FORMATS[generation]
+    kind: str = "plain"  # plain | stateful | cudnn
+    equivalent: Callable | None = None  # cudnn: (ctx) -> plain keras model
+    weight_scale: float = WEIGHT_SCALE  # std of the random weights
+
+
+class Ctx:
+    """The Keras module of one generation plus small model-building helpers."""
+
+    def __init__(self, generation: str, keras_module: Any):
+        self.gen = generation
+        self.K = keras_module
+        self.L = keras_module.layers
+        self.version = keras_module.__version__
+
+    def Input(self, shape, dtype="float32", batch_size=None, name=None):
+        return self.K.Input(shape=shape, dtype=dtype, batch_size=batch_size, name=name)
+
+    def chain(self, api, shape, layers, dtype="float32", batch_size=None, name=None):
+        """A linear stack of layers as a Sequential or a Functional model."""
+        if api == "sequential":
+            inp = self.Input(shape, dtype=dtype, batch_size=batch_size)
+            return self.K.Sequential([inp, *layers], name=name)
+        inp = self.Input(shape, dtype=dtype, batch_size=batch_size)
+        x = inp
+        for layer in layers:
+            x = layer(x)
+        return self.K.Model(inp, x, name=name)
+
+
+REGISTRY: list[Fixture] = []
+
+
+def add(fx: Fixture) -> None:
+    if any(f.name == fx.name and set(f.generations) & set(fx.generations) for f in REGISTRY):
+        raise ValueError(f"duplicate fixture {fx.name}")
+    REGISTRY.append(fx)
+
+
+def add_chain(
+    name: str,
+    family: str,
+    layers: Callable,  # (L) -> list of layers
+    options: dict,
+    *,
+    shape=(T, F),
+    inputs: Callable | None = None,
+    apis=("sequential", "functional"),
+    dtype="float32",
+    notes="",
+    generations=("keras3", "tfkeras"),
+    weight_scale=WEIGHT_SCALE,
+) -> None:
+    """Register a linear-chain model once per api (functional gets ``_fn``)."""
+    for api in apis:
+        add(
+            Fixture(
+                name=name if api == apis[0] else f"{name}_fn",
+                family=family,
+                api=api,
+                build=lambda c, api=api: c.chain(api, shape, layers(c.L), dtype=dtype),
+                inputs=inputs or floats(B, *[T if s is None else s for s in shape]),
+                options=dict(options),
+                notes=notes,
+                generations=generations,
+                weight_scale=weight_scale,
+            )
+        )
+
+
+# --------------------------------------------------------------------------
+# Phase 1: LSTM
+# --------------------------------------------------------------------------
+
+
+def register_lstm() -> None:
+    add_chain("lstm_basic", "lstm", lambda L: [L.LSTM(5)], {})
+    add_chain(
+        "lstm_return_sequences",
+        "lstm",
+        lambda L: [L.LSTM(5, return_sequences=True)],
+        {"return_sequences": True},
+    )
+    add_chain(
+        "lstm_go_backwards",
+        "lstm",
+        lambda L: [L.LSTM(5, go_backwards=True)],
+        {"go_backwards": True},
+    )
+    add_chain(
+        "lstm_go_backwards_sequences",
+        "lstm",
+        lambda L: [L.LSTM(5, go_backwards=True, return_sequences=True)],
+        {"go_backwards": True, "return_sequences": True},
+        notes="Keras returns the sequence in processing order, i.e. reversed time.",
+    )
+    add_chain(
+        "lstm_stacked",
+        "lstm",
+        lambda L: [
+            L.LSTM(6, return_sequences=True),
+            L.LSTM(5, return_sequences=True),
+            L.LSTM(3),
+        ],
+        {"stacked": 3},
+    )
+    add_chain(
+        "lstm_stacked_backwards",
+        "lstm",
+        lambda L: [
+            L.LSTM(5, return_sequences=True),
+            L.LSTM(4, return_sequences=True, go_backwards=True),
+        ],
+        {"stacked": 2, "go_backwards": [False, True], "return_sequences": True},
+        apis=("sequential",),
+    )
+    add_chain(
+        "lstm_no_bias",
+        "lstm",
+        lambda L: [L.LSTM(5, use_bias=False, return_sequences=True)],
+        {"use_bias": False, "return_sequences": True},
+    )
+    add_chain(
+        "lstm_dropout",
+        "lstm",
+        lambda L: [L.LSTM(5, dropout=0.3, recurrent_dropout=0.25, return_sequences=True)],
+        {"dropout": 0.3, "recurrent_dropout": 0.25, "return_sequences": True},
+        notes="Dropout is inactive at inference.",
+    )
+    add_chain(
+        "lstm_unroll",
+        "lstm",
+        lambda L: [L.LSTM(5, unroll=True, return_sequences=True)],
+        {"unroll": True, "return_sequences": True},
+    )
+    add_chain(
+        "lstm_variable_time",
+        "lstm",
+        lambda L: [L.LSTM(5, return_sequences=True)],
+        {"time_steps": None, "return_sequences": True, "recorded_time_steps": 7},
+        shape=(None, F),
+        inputs=floats(B, 7, F),
+        notes="Input(shape=(None, F)); predictions recorded with T=7.",
+    )
+    combos = [
+        ("tanh", "hard_sigmoid"),
+        ("relu", "sigmoid"),
+        ("linear", "hard_sigmoid"),
+        ("softsign", "sigmoid"),
+        ("elu", "tanh"),
+        ("sigmoid", "softsign"),
+        ("hard_sigmoid", "sigmoid"),
+        ("tanh", "relu"),
+        ("tanh", "linear"),
+    ]
+    for act, rec in combos:
+        add_chain(
+            f"lstm_act_{act}_{rec}",
+            "lstm",
+            lambda L, act=act, rec=rec: [
+                L.LSTM(4, activation=act, recurrent_activation=rec, return_sequences=True)
+            ],
+            {"activation": act, "recurrent_activation": rec, "return_sequences": True},
+            apis=("sequential", "functional") if rec == "hard_sigmoid" else ("sequential",),
+            notes=(
+                "hard_sigmoid: Keras 3 = clip(x/6+0.5), tf-keras = clip(0.2x+0.5)."
+                if "hard_sigmoid" in (act, rec)
+                else ""
+            ),
+            # unbounded gates (relu/linear) grow fast: keep their outputs small
+            weight_scale=0.3 if rec in ("relu", "linear") or act == "linear" else WEIGHT_SCALE,
+        )
+
+    def return_state(c, return_sequences):
+        inp = c.Input((T, F))
+        out, h, cc = c.L.LSTM(5, return_state=True, return_sequences=return_sequences)(inp)
+        return c.K.Model(inp, [out, h, cc])
+
+    add(
+        Fixture(
+            "lstm_return_state",
+            "lstm",
+            "functional",
+            lambda c: return_state(c, False),
+            floats(B, T, F),
+            {"return_state": True},
+            notes="Outputs: output, h, c.",
+        )
+    )
+    add(
+        Fixture(
+            "lstm_return_sequences_state",
+            "lstm",
+            "functional",
+            lambda c: return_state(c, True),
+            floats(B, T, F),
+            {"return_state": True, "return_sequences": True},
+            notes="Outputs: sequence, h, c.",
+        )
+    )
+
+    def time_major(c, api, return_sequences):
+        layer = c.L.LSTM(5, time_major=True, return_sequences=return_sequences)
+        # The leading "batch" axis of the Keras Input is really time here.
+        return c.chain(api, (None, F), [layer])
+
+    for api, rs in (("sequential", False), ("functional", True)):
+        add(
+            Fixture(
+                "lstm_time_major" + ("_sequences_fn" if rs else ""),
+                "lstm",
+                api,
+                lambda c, api=api, rs=rs: time_major(c, api, rs),
+                floats(T, B, F),
+                {"time_major": True, "return_sequences": rs},
+                notes="tf-keras time_major=True: input and sequence output are [T, B, F].",
+                generations=("tfkeras",),
+            )
+        )
+    add_chain(
+        "lstm_float64",
+        "lstm",
+        lambda L: [L.LSTM(5, return_sequences=True, dtype="float64")],
+        {"dtype": "float64", "return_sequences": True},
+        dtype="float64",
+        inputs=floats(B, T, F, dtype="float64"),
+        notes=(
+            "Layer dtype float64: weights are stored as float64 and input_0 is "
+            "float64; outputs are stored as float32 like every other fixture. All "
+            "other fixtures store float32 weights."
+        ),
+    )
+
+    # stateful: fixed batch size, two consecutive chunks without reset.
+    for api, rs in (("sequential", True), ("functional", False)):
+        add(
+            Fixture(
+                "lstm_stateful" + ("_fn" if api == "functional" else ""),
+                "stateful",
+                api,
+                lambda c, api=api, rs=rs: c.chain(
+                    api,
+                    (T, F),
+                    [c.L.LSTM(5, stateful=True, return_sequences=rs)],
+                    batch_size=B,
+                ),
+                floats(B, T, F),
+                {"stateful": True, "return_sequences": rs, "batch_size": B},
+                notes=(
+                    "Saved with zero state. npz: chunk_0, chunk_1 (input_0 = chunk_0); "
+                    "output_0 = prediction for chunk_0 from a fresh state; "
+                    "output_chunk_0/output_chunk_1 = predictions for chunk_0 then "
+                    "chunk_1 without a state reset in between."
+                ),
+                kind="stateful",
+            )
+        )
+
+    def multi_input(c):
+        a = c.Input((T, F), name="seq_a")
+        b = c.Input((5, 3), name="seq_b")
+        ha = c.L.LSTM(4)(a)
+        hb = c.L.LSTM(3, go_backwards=True)(b)
+        out = c.L.Dense(2)(c.L.Concatenate()([ha, hb]))
+        return c.K.Model([a, b], out)
+
+    add(
+        Fixture(
+            "lstm_multi_input",
+            "model",
+            "functional",
+            multi_input,
+            concat_inputs(floats(B, T, F), floats(B, 5, 3)),
+            {"inputs": 2, "layers": ["LSTM", "Concatenate", "Dense"]},
+        )
+    )
+
+
+# --------------------------------------------------------------------------
+# Phase 2: GRU, SimpleRNN, Bidirectional
+# --------------------------------------------------------------------------
+
+
+def register_gru() -> None:
+    for ra in (True, False):
+        p = "gru_" if ra else "gru_resetbefore_"
+        base = {"reset_after": ra}
+
+        def g(L, ra=ra, **kw):
+            return L.GRU(kw.pop("units", 5), reset_after=ra, **kw)
+
+        add_chain(p + "basic", "gru", lambda L, g=g: [g(L)], base)
+        add_chain(
+            p + "return_sequences",
+            "gru",
+            lambda L, g=g: [g(L, return_sequences=True)],
+            {**base, "return_sequences": True},
+        )
+        add_chain(
+            p + "go_backwards",
+            "gru",
+            lambda L, g=g: [g(L, go_backwards=True)],
+            {**base, "go_backwards": True},
+            apis=("sequential",),
+        )
+        add_chain(
+            p + "go_backwards_sequences",
+            "gru",
+            lambda L, g=g: [g(L, go_backwards=True, return_sequences=True)],
+            {**base, "go_backwards": True, "return_sequences": True},
+        )
+        add_chain(
+            p + "hard_sigmoid",
+            "gru",
+            lambda L, g=g: [g(L, recurrent_activation="hard_sigmoid", return_sequences=True)],
+            {**base, "recurrent_activation": "hard_sigmoid", "return_sequences": True},
+            apis=("sequential",),
+        )
+        add_chain(
+            p + "no_bias",
+            "gru",
+            lambda L, g=g: [g(L, use_bias=False, return_sequences=True)],
+            {**base, "use_bias": False, "return_sequences": True},
+            apis=("sequential",),
+        )
+        add_chain(
+            p + "stacked",
+            "gru",
+            lambda L, g=g: [g(L, units=6, return_sequences=True), g(L, units=4)],
+            {**base, "stacked": 2},
+            apis=("sequential",),
+        )
+
+        def rstate(c, g=g):
+            inp = c.Input((T, F))
+            out, h = g(c.L, return_state=True, return_sequences=True)(inp)
+            return c.K.Model(inp, [out, h])
+
+        add(
+            Fixture(
+                p + "return_state",
+                "gru",
+                "functional",
+                rstate,
+                floats(B, T, F),
+                {**base, "return_state": True, "return_sequences": True},
+                notes="Outputs: sequence, h.",
+            )
+        )
+    add_chain(
+        "gru_act_relu_softsign",
+        "gru",
+        lambda L: [
+            L.GRU(4, activation="relu", recurrent_activation="softsign", return_sequences=True)
+        ],
+        {"activation": "relu", "recurrent_activation": "softsign", "return_sequences": True},
+        apis=("sequential",),
+    )
+    add_chain(
+        "gru_unroll_variable_time",
+        "gru",
+        lambda L: [L.GRU(4, return_sequences=True)],
+        {"time_steps": None, "return_sequences": True, "recorded_time_steps": 5},
+        shape=(None, F),
+        inputs=floats(B, 5, F),
+        apis=("functional",),
+    )
+
+
+def register_simplernn() -> None:
+    add_chain("simplernn_tanh", "simplernn", lambda L: [L.SimpleRNN(5)], {"activation": "tanh"})
+    add_chain(
+        "simplernn_relu",
+        "simplernn",
+        lambda L: [L.SimpleRNN(5, activation="relu", return_sequences=True)],
+        {"activation": "relu", "return_sequences": True},
+        apis=("sequential",),
+    )
+    add_chain(
+        "simplernn_linear",
+        "simplernn",
+        lambda L: [L.SimpleRNN(4, activation="linear")],
+        {"activation": "linear"},
+        apis=("sequential",),
+    )
+    add_chain(
+        "simplernn_return_sequences",
+        "simplernn",
+        lambda L: [L.SimpleRNN(5, return_sequences=True)],
+        {"return_sequences": True},
+    )
+    add_chain(
+        "simplernn_go_backwards",
+        "simplernn",
+        lambda L: [L.SimpleRNN(5, go_backwards=True)],
+        {"go_backwards": True},
+        apis=("sequential",),
+    )
+    add_chain(
+        "simplernn_go_backwards_sequences",
+        "simplernn",
+        lambda L: [L.SimpleRNN(5, go_backwards=True, return_sequences=True)],
+        {"go_backwards": True, "return_sequences": True},
+    )
+    add_chain(
+        "simplernn_no_bias",
+        "simplernn",
+        lambda L: [L.SimpleRNN(5, use_bias=False, return_sequences=True)],
+        {"use_bias": False, "return_sequences": True},
+        apis=("sequential",),
+    )
+    add_chain(
+        "simplernn_stacked",
+        "simplernn",
+        lambda L: [L.SimpleRNN(6, return_sequences=True), L.SimpleRNN(3)],
+        {"stacked": 2},
+        apis=("sequential",),
+    )
+
+    def rstate(c):
+        inp = c.Input((T, F))
+        out, h = c.L.SimpleRNN(5, return_state=True)(inp)
+        return c.K.Model(inp, [out, h])
+
+    add(
+        Fixture(
+            "simplernn_return_state",
+            "simplernn",
+            "functional",
+            rstate,
+            floats(B, T, F),
+            {"return_state": True},
+            notes="Outputs: output, h.",
+        )
+    )
+
+
+CELLS = {
+    "lstm": lambda L, **kw: L.LSTM(4, **kw),
+    "gru": lambda L, **kw: L.GRU(4, **kw),
+    "simplernn": lambda L, **kw: L.SimpleRNN(4, **kw),
+}
+
+
+def register_bidirectional() -> None:
+    for cell, make in CELLS.items():
+        for merge in ("concat", "sum", "mul", "ave"):
+            for rs in (True, False):
+                if not rs and merge in ("sum", "mul"):
+                    continue
+                name = f"bidir_{cell}_{merge}" + ("_sequences" if rs else "")
+                add_chain(
+                    name,
+                    "bidirectional",
+                    lambda L, make=make, merge=merge, rs=rs: [
+                        L.Bidirectional(make(L, return_sequences=rs), merge_mode=merge)
+                    ],
+                    {"cell": cell, "merge_mode": merge, "return_sequences": rs},
+                    apis=(
+                        ("sequential", "functional")
+                        if merge == "concat" and rs and cell == "lstm"
+                        else ("sequential",)
+                    ),
+                )
+        for rs in (True, False):
+
+            def none_merge(c, make=make, rs=rs):
+                inp = c.Input((T, F))
+                outs = c.L.Bidirectional(make(c.L, return_sequences=rs), merge_mode=None)(inp)
+                return c.K.Model(inp, list(outs))
+
+            add(
+                Fixture(
+                    f"bidir_{cell}_none" + ("_sequences" if rs else ""),
+                    "bidirectional",
+                    "functional",
+                    none_merge,
+                    floats(B, T, F),
+                    {"cell": cell, "merge_mode": None, "return_sequences": rs},
+                    notes="merge_mode=None: outputs forward, backward.",
+                )
+            )
+
+        def rstate(c, make=make, cell=cell):
+            inp = c.Input((T, F))
+            outs = c.L.Bidirectional(make(c.L, return_state=True))(inp)
+            return c.K.Model(inp, list(outs))
+
+        add(
+            Fixture(
+                f"bidir_{cell}_return_state",
+                "bidirectional",
+                "functional",
+                rstate,
+                floats(B, T, F),
+                {"cell": cell, "merge_mode": "concat", "return_state": True},
+                notes=(
+                    "Outputs: merged output, then forward states, then backward states "
+                    + ("(h, c each)." if cell == "lstm" else "(h each).")
+                ),
+            )
+        )
+    add_chain(
+        "bidir_gru_resetbefore_concat_sequences",
+        "bidirectional",
+        lambda L: [L.Bidirectional(L.GRU(4, reset_after=False, return_sequences=True))],
+        {"cell": "gru", "reset_after": False, "merge_mode": "concat", "return_sequences": True},
+        apis=("sequential",),
+    )
+    add_chain(
+        "bidir_lstm_stacked",
+        "bidirectional",
+        lambda L: [
+            L.Bidirectional(L.LSTM(4, return_sequences=True)),
+            L.Bidirectional(L.LSTM(3), merge_mode="sum"),
+        ],
+        {"cell": "lstm", "stacked": 2, "merge_mode": ["concat", "sum"]},
+        apis=("sequential",),
+    )
+    add_chain(
+        "bidir_lstm_backward_layer",
+        "bidirectional",
+        lambda L: [
+            L.Bidirectional(
+                L.LSTM(4, return_sequences=True),
+                backward_layer=L.LSTM(
+                    3, return_sequences=True, go_backwards=True, activation="relu"
+                ),
+            )
+        ],
+        {"cell": "lstm", "backward_layer": "LSTM(3, relu)", "return_sequences": True},
+        apis=("functional",),
+        notes="Explicit backward_layer with different units and activation.",
+    )
+    add_chain(
+        "bidir_lstm_inner_go_backwards",
+        "bidirectional",
+        lambda L: [L.Bidirectional(L.LSTM(4, return_sequences=True, go_backwards=True))],
+        {"cell": "lstm", "inner_go_backwards": True, "return_sequences": True},
+        apis=("sequential",),
+        notes=(
+            "Wrapped layer has go_backwards=True, so the 'backward' copy runs forwards. "
+            "tfkeras only: Keras 3 rejects this wrapper."
+        ),
+        generations=("tfkeras",),
+    )
+
+
+# --------------------------------------------------------------------------
+# Phase 2: surrounding layers and model structures
+# --------------------------------------------------------------------------
+
+
+def register_models() -> None:
+    add_chain(
+        "model_embedding_lstm",
+        "model",
+        lambda L: [L.Embedding(30, 6), L.LSTM(5), L.Dense(3, activation="softmax")],
+        {"layers": ["Embedding", "LSTM", "Dense"]},
+        shape=(T,),
+        dtype="int32",
+        inputs=tokens(B, T, 30),
+    )
+    add_chain(
+        "model_embedding_float_tokens",
+        "model",
+        lambda L: [L.Embedding(30, 6), L.LSTM(5, return_sequences=True)],
+        {"layers": ["Embedding", "LSTM"], "token_dtype": "float32"},
+        shape=(T,),
+        dtype="float32",
+        inputs=tokens(B, T, 30, dtype="float32"),
+        generations=("tfkeras",),
+        notes="Token Input declared float32; input_0 holds float32 token ids.",
+    )
+    add_chain(
+        "model_dense_activations",
+        "model",
+        lambda L: [
+            L.LSTM(6),
+            L.Dense(8, activation="relu"),
+            L.Dense(7, activation="tanh"),
+            L.Dense(6, activation="sigmoid"),
+            L.Dense(6, activation="elu"),
+            L.Dense(5, activation="softsign"),
+            L.Dense(5, activation="softplus"),
+            L.Dense(4, activation="selu"),
+            L.Dense(4, activation="hard_sigmoid"),
+            L.Dense(3),
+            L.Activation("softmax"),
+        ],
+        {"layers": ["LSTM", "Dense", "Activation"]},
+    )
+    add_chain(
+        "model_noise_dropout",
+        "model",
+        lambda L: [
+            L.GaussianNoise(0.3),
+            L.SpatialDropout1D(0.2),
+            L.Dropout(0.1),
+            L.LSTM(5, return_sequences=True, dropout=0.2),
+            L.Dropout(0.5),
+            L.TimeDistributed(L.Dense(2)),
+        ],
+        {"layers": ["GaussianNoise", "SpatialDropout1D", "Dropout", "LSTM", "TimeDistributed"]},
+        notes="All noise/dropout layers are identities at inference.",
+    )
+    add_chain(
+        "model_time_distributed",
+        "model",
+        lambda L: [
+            L.LSTM(5, return_sequences=True),
+            L.TimeDistributed(L.Dense(3, activation="tanh")),
+        ],
+        {"layers": ["LSTM", "TimeDistributed(Dense)"]},
+    )
+    add_chain(
+        "model_flatten",
+        "model",
+        lambda L: [L.LSTM(4, return_sequences=True), L.Flatten(), L.Dense(3)],
+        {"layers": ["LSTM", "Flatten", "Dense"]},
+    )
+    add_chain(
+        "model_reshape",
+        "model",
+        lambda L: [
+            L.Reshape((T, F)),
+            L.LSTM(4, return_sequences=True),
+            L.Reshape((T * 4,)),
+            L.Dense(3),
+        ],
+        {"layers": ["Reshape", "LSTM", "Reshape", "Dense"]},
+        shape=(T * F,),
+        inputs=floats(B, T * F),
+    )
+    add_chain(
+        "model_encoder_decoder",
+        "model",
+        lambda L: [
+            L.LSTM(6),
+            L.RepeatVector(4),
+            L.LSTM(5, return_sequences=True),
+            L.TimeDistributed(L.Dense(3)),
+        ],
+        {"layers": ["LSTM", "RepeatVector", "LSTM", "TimeDistributed(Dense)"]},
+    )
+    merges = ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum")
+    for merge in merges:
+
+        def merged(c, merge=merge):
+            inp = c.Input((T, F))
+            a = c.L.LSTM(4)(inp)
+            b = c.L.LSTM(4, go_backwards=True)(inp)
+            return c.K.Model(inp, c.L.Dense(2)(getattr(c.L, merge)()([a, b])))
+
+        add(
+            Fixture(
+                f"model_merge_{merge.lower()}",
+                "model",
+                "functional",
+                merged,
+                floats(B, T, F),
+                {"merge": merge},
+            )
+        )
+
+    def pooling(c):
+        inp = c.Input((T, F))
+        seq = c.L.LSTM(5, return_sequences=True)(inp)
+        avg = c.L.GlobalAveragePooling1D()(seq)
+        mx = c.L.GlobalMaxPooling1D()(seq)
+        return c.K.Model(inp, c.L.Dense(2)(c.L.Concatenate()([avg, mx])))
+
+    add(
+        Fixture(
+            "model_global_pooling",
+            "model",
+            "functional",
+            pooling,
+            floats(B, T, F),
+            {"layers": ["GlobalAveragePooling1D", "GlobalMaxPooling1D"]},
+        )
+    )
+
+    def multi_io(c):
+        seq = c.Input((T, F), name="signal")
+        tok = c.Input((5,), dtype="int32", name="tokens")
+        s = c.L.LSTM(5, return_sequences=True)(seq)
+        tagged = c.L.TimeDistributed(c.L.Dense(2), name="tags")(s)
+        e = c.L.Embedding(15, 4)(tok)
+        g = c.L.GRU(3)(e)
+        h = c.L.Concatenate()([c.L.GlobalMaxPooling1D()(s), g])
+        cls = c.L.Dense(3, activation="softmax", name="label")(h)
+        return c.K.Model([seq, tok], [cls, tagged])
+
+    add(
+        Fixture(
+            "model_multi_io",
+            "model",
+            "functional",
+            multi_io,
+            concat_inputs(floats(B, T, F), tokens(B, 5, 15)),
+            {"inputs": 2, "outputs": 2},
+            notes="Inputs: signal (float), tokens (int32). Outputs: label, tags.",
+        )
+    )
+
+    def nested(c, inner_api):
+        inner = c.chain(
+            inner_api,
+            (T, F),
+            [c.L.LSTM(5, return_sequences=True), c.L.GRU(4)],
+            name="encoder",
+        )
+        inp = c.Input((T, F))
+        return c.K.Model(inp, c.L.Dense(2, activation="tanh")(inner(inp)))
+
+    for inner_api in ("sequential", "functional"):
+        add(
+            Fixture(
+                "model_nested" + ("" if inner_api == "sequential" else "_functional"),
+                "model",
+                "functional",
+                lambda c, a=inner_api: nested(c, a),
+                floats(B, T, F),
+                {"nested": inner_api},
+                notes=f"A {inner_api} model named 'encoder' used as a layer.",
+            )
+        )
+    add_chain(
+        "model_bigru_stack",
+        "model",
+        lambda L: [
+            L.Bidirectional(L.GRU(5, return_sequences=True)),
+            L.Bidirectional(L.GRU(4)),
+            L.Dense(6, activation="relu"),
+            L.Dense(3, activation="softmax"),
+        ],
+        {"layers": ["Bidirectional(GRU)", "Bidirectional(GRU)", "Dense", "Dense"]},
+    )
+
+
+# --------------------------------------------------------------------------
+# Phase 2: masking
+# --------------------------------------------------------------------------
+
+
+def register_masked() -> None:
+    S = 7  # time steps of masked inputs
+    emb = dict(shape=(S,), dtype="int32", inputs=tokens(4, S, 20))
+
+    def e(L):
+        return L.Embedding(20, 5, mask_zero=True)
+
+    def m(L, value=0.0):
+        return L.Masking(mask_value=value)
+
+    mf = dict(shape=(S, F), inputs=masked_features(S, F))
+    cases = [
+        ("emb_lstm", lambda L: [e(L), L.LSTM(4)], emb, ("sequential", "functional")),
+        ("emb_lstm_sequences", lambda L: [e(L), L.LSTM(4, return_sequences=True)], emb, None),
+        ("emb_gru", lambda L: [e(L), L.GRU(4)], emb, None),
+        (
+            "emb_gru_sequences",
+            lambda L: [e(L), L.GRU(4, return_sequences=True)],
+            emb,
+            ("sequential", "functional"),
+        ),
+        (
+            "emb_gru_resetbefore_sequences",
+            lambda L: [e(L), L.GRU(4, reset_after=False, return_sequences=True)],
+            emb,
+            None,
+        ),
+        ("emb_simplernn", lambda L: [e(L), L.SimpleRNN(4)], emb, None),
+        (
+            "emb_simplernn_sequences",
+            lambda L: [e(L), L.SimpleRNN(4, return_sequences=True)],
+            emb,
+            None,
+        ),
+        ("emb_bidir_lstm", lambda L: [e(L), L.Bidirectional(L.LSTM(4))], emb, None),
+        (
+            "emb_bidir_gru_sequences",
+            lambda L: [
+                e(L),
+                L.Bidirectional(L.GRU(4, return_sequences=True), merge_mode="sum"),
+            ],
+            emb,
+            None,
+        ),
+        (
+            "emb_stacked",
+            lambda L: [
+                e(L),
+                L.LSTM(5, return_sequences=True),
+                L.GRU(4, return_sequences=True),
+                L.LSTM(3),
+            ],
+            emb,
+            None,
+        ),
+        ("emb_go_backwards", lambda L: [e(L), L.LSTM(4, go_backwards=True)], emb, None),
+        (
+            "emb_go_backwards_sequences",
+            lambda L: [e(L), L.LSTM(4, go_backwards=True, return_sequences=True)],
+            emb,
+            None,
+        ),
+        (
+            "emb_time_distributed",
+            lambda L: [e(L), L.LSTM(4, return_sequences=True), L.TimeDistributed(L.Dense(2))],
+            emb,
+            None,
+        ),
+        ("masking_lstm", lambda L: [m(L), L.LSTM(4)], mf, ("sequential", "functional")),
+        (
+            "masking_lstm_sequences",
+            lambda L: [m(L), L.LSTM(4, return_sequences=True)],
+            mf,
+            None,
+        ),
+        (
+            "masking_gru_sequences",
+            lambda L: [m(L), L.GRU(4, return_sequences=True)],
+            mf,
+            None,
+        ),
+        ("masking_simplernn", lambda L: [m(L), L.SimpleRNN(4)], mf, None),
+        (
+            "masking_bidir_lstm_sequences",
+            lambda L: [m(L), L.Bidirectional(L.LSTM(4, return_sequences=True))],
+            mf,
+            None,
+        ),
+        (
+            "masking_go_backwards_sequences",
+            lambda L: [m(L), L.GRU(4, go_backwards=True, return_sequences=True)],
+            mf,
+            None,
+        ),
+        (
+            "masking_stacked",
+            lambda L: [m(L), L.SimpleRNN(5, return_sequences=True), L.LSTM(3)],
+            mf,
+            None,
+        ),
+        (
+            "masking_value_minus_one",
+            lambda L: [m(L, -1.0), L.LSTM(4, return_sequences=True)],
+            dict(shape=(S, F), inputs=masked_features(S, F, value=-1.0)),
+            None,
+        ),
+    ]
+    for name, layers, spec, apis in cases:
+        source = "Embedding(mask_zero=True)" if name.startswith("emb") else "Masking"
+        add_chain(
+            f"masked_{name}",
+            "masked",
+            layers,
+            {"mask": source, "padding": ["post", "pre", "gaps", "all"]},
+            shape=spec["shape"],
+            dtype=spec.get("dtype", "float32"),
+            inputs=spec["inputs"],
+            apis=apis or ("sequential",),
+            notes=(
+                "Rows: post-padded, pre-padded, gaps in the middle, entirely masked."
+                + (" Masking mask_value=-1.0." if "minus_one" in name else "")
+            ),
+        )
+
+    def rstate(c):
+        tok = c.Input((S,), dtype="int32")
+        out, h, cc = c.L.LSTM(4, return_state=True)(e(c.L)(tok))
+        return c.K.Model(tok, [out, h, cc])
+
+    add(
+        Fixture(
+            "masked_emb_return_state",
+            "masked",
+            "functional",
+            rstate,
+            tokens(4, S, 20),
+            {"mask": "Embedding(mask_zero=True)", "return_state": True},
+            notes="Outputs: output, h, c.",
+        )
+    )
+
+    def explicit(c):
+        tok = c.Input((S,), dtype="int32")
+        x = c.L.Embedding(20, 5)(tok)
+        if c.gen == "keras3":
+            mask = c.K.ops.not_equal(tok, 0)
+        else:
+            import tensorflow as tf
+
+            mask = tf.math.not_equal(tok, 0)
+        out = c.L.LSTM(4, return_sequences=True)(x, mask=mask)
+        return c.K.Model(tok, c.L.Dense(2)(out))
+
+    add(
+        Fixture(
+            "masked_explicit_mask",
+            "masked",
+            "functional",
+            explicit,
+            tokens(4, S, 20),
+            {"mask": "explicit not_equal(tokens, 0) passed as mask kwarg"},
+            notes=(
+                "keras3: keras.ops.not_equal becomes a NotEqual op layer; tfkeras: "
+                "tf.math.not_equal becomes a TFOpLambda layer (function "
+                "'math.not_equal'). Both feed the LSTM's inbound-node kwarg 'mask'."
+            ),
+        )
+    )
+
+
+# --------------------------------------------------------------------------
+# Phase 2: CuDNN (tf-keras only)
+# --------------------------------------------------------------------------
+
+
+def register_cudnn() -> None:
+    def cudnn_classes():
+        from tf_keras.src.layers.rnn.cudnn_gru import CuDNNGRU
+        from tf_keras.src.layers.rnn.cudnn_lstm import CuDNNLSTM
+
+        return {"lstm": CuDNNLSTM, "gru": CuDNNGRU}
+
+    def plain(c, kind, **kw):
+        if kind == "lstm":
+            return c.L.LSTM(kw.pop("units"), **kw)
+        return c.L.GRU(kw.pop("units"), reset_after=True, recurrent_activation="sigmoid", **kw)
+
+    def cud(c, kind, **kw):
+        return cudnn_classes()[kind](kw.pop("units"), **kw)
+
+    cases = [
+        ("cudnn_lstm", "lstm", {"units": 5}),
+        ("cudnn_lstm_sequences", "lstm", {"units": 5, "return_sequences": True}),
+        (
+            "cudnn_lstm_go_backwards_sequences",
+            "lstm",
+            {"units": 4, "return_sequences": True, "go_backwards": True},
+        ),
+        ("cudnn_gru", "gru", {"units": 5}),
+        ("cudnn_gru_sequences", "gru", {"units": 5, "return_sequences": True}),
+    ]
+    note = (
+        "Built and saved by tf-keras CuDNN layers (cannot run on CPU). Expected "
+        "outputs: an equivalent {} loaded this .h5 with load_weights (tf-keras's "
+        "CuDNN->canonical conversion) and predicted."
+    )
+    for name, kind, kw in cases:
+        eq = "LSTM" if kind == "lstm" else "GRU(reset_after=True, recurrent_activation=sigmoid)"
+        add(
+            Fixture(
+                name,
+                "cudnn",
+                "sequential",
+                lambda c, k=kind, kw=kw: c.chain("sequential", (T, F), [cud(c, k, **kw)]),
+                floats(B, T, F),
+                {"cell": kind, **{k: v for k, v in kw.items() if k != "units"}},
+                notes=note.format(eq),
+                generations=("tfkeras",),
+                formats=("h5",),
+                kind="cudnn",
+                equivalent=lambda c, k=kind, kw=kw: c.chain(
+                    "sequential", (T, F), [plain(c, k, **kw)]
+                ),
+            )
+        )
+
+    def bidir(c, maker):
+        inp = c.Input((T, F))
+        x = c.L.Bidirectional(maker(c, "lstm", units=4, return_sequences=True))(inp)
+        x = maker(c, "gru", units=3)(x)
+        return c.K.Model(inp, c.L.Dense(2)(x))
+
+    add(
+        Fixture(
+            "cudnn_bidir_lstm_gru_fn",
+            "cudnn",
+            "functional",
+            lambda c: bidir(c, cud),
+            floats(B, T, F),
+            {"cells": ["Bidirectional(CuDNNLSTM)", "CuDNNGRU", "Dense"]},
+            notes=note.format("Bidirectional(LSTM) -> GRU(reset_after=True) model"),
+            generations=("tfkeras",),
+            formats=("h5",),
+            kind="cudnn",
+            equivalent=lambda c: bidir(c, plain),
+        )
+    )
+
+
+# --------------------------------------------------------------------------
+# Keras 1 (written with h5py; see module docstring)
+# --------------------------------------------------------------------------
+
+
+KERAS1 = [
+    # name, api, layers, input shape/dtype, options, keras_version, weight-name style
+    dict(
+        name="lstm_basic",
+        api="sequential",
+        layers=[dict(type="LSTM", units=5)],
+        family="lstm",
+    ),
+    dict(
+        name="lstm_sequences_dense",
+        api="sequential",
+        layers=[
+            dict(type="LSTM", units=5, return_sequences=True),
+            dict(type="LSTM", units=4, inner_activation="sigmoid"),
+            dict(type="Dense", units=3, activation="softmax"),
+        ],
+        family="lstm",
+    ),
+    dict(
+        name="lstm_go_backwards",
+        api="sequential",
+        layers=[dict(type="LSTM", units=4, go_backwards=True, return_sequences=True)],
+        family="lstm",
+    ),
+    dict(
+        name="lstm_consume_gpu",
+        api="sequential",
+        layers=[dict(type="LSTM", units=4, consume_less="gpu", return_sequences=True)],
+        family="lstm",
+        notes="consume_less='gpu': 3 arrays W, U, b with gates i, f, c, o.",
+    ),
+    dict(
+        name="lstm_functional",
+        api="functional",
+        layers=[
+            dict(type="LSTM", units=5, return_sequences=True),
+            dict(type="Dropout", rate=0.5),
+            dict(type="LSTM", units=3),
+            dict(type="Dense", units=2, activation="tanh"),
+        ],
+        family="lstm",
+    ),
+    dict(
+        name="lstm_theano_names",
+        api="sequential",
+        layers=[dict(type="LSTM", units=4, return_sequences=True)],
+        family="lstm",
+        keras_version=None,
+        tf_names=False,
+        notes="No keras_version attribute anywhere; weight names without ':0' (Theano).",
+    ),
+    dict(
+        name="gru_basic",
+        api="sequential",
+        layers=[dict(type="GRU", units=5)],
+        family="gru",
+    ),
+    dict(
+        name="gru_sequences",
+        api="sequential",
+        layers=[dict(type="GRU", units=4, return_sequences=True, go_backwards=True)],
+        family="gru",
+    ),
+    dict(
+        name="simplernn_basic",
+        api="sequential",
+        layers=[dict(type="SimpleRNN", units=5, return_sequences=True)],
+        family="simplernn",
+    ),
+    dict(
+        name="embedding_lstm_masked",
+        api="sequential",
+        layers=[
+            dict(type="Embedding", input_dim=20, units=5, mask_zero=True),
+            dict(type="LSTM", units=4),
+            dict(type="Activation", activation="tanh"),
+        ],
+        family="masked",
+        input_shape=(7,),
+        input_dtype="int32",
+    ),
+]
+
+
+def k1_layer_config(spec: dict, name: str, first: bool, shape, dtype) -> dict:
+    t = spec["type"]
+    base: dict[str, Any] = {"name": name, "trainable": True}
+    if first:
+        base["batch_input_shape"] = [None, *shape]
+        base["input_dtype"] = dtype
+    if t in ("LSTM", "GRU", "SimpleRNN"):
+        cfg = {
+            "return_sequences": spec.get("return_sequences", False),
+            "go_backwards": spec.get("go_backwards", False),
+            "stateful": False,
+            "unroll": False,
+            "consume_less": spec.get("consume_less", "cpu"),
+            "input_dim": shape[-1] if first else None,
+            "input_length": None,
+            "output_dim": spec["units"],
+            "init": "glorot_uniform",
+            "inner_init": "orthogonal",
+            "activation": spec.get("activation", "tanh"),
+            "W_regularizer": None,
+            "U_regularizer": None,
+            "b_regularizer": None,
+            "dropout_W": 0.0,
+            "dropout_U": 0.0,
+        }
+        if t != "SimpleRNN":
+            cfg["inner_activation"] = spec.get("inner_activation", "hard_sigmoid")
+        if t == "LSTM":
+            cfg["forget_bias_init"] = "one"
+    elif t == "Dense":
+        cfg = {
+            "output_dim": spec["units"],
+            "init": "glorot_uniform",
+            "activation": spec.get("activation", "linear"),
+            "W_regularizer": None,
+            "b_regularizer": None,
+            "activity_regularizer": None,
+            "W_constraint": None,
+            "b_constraint": None,
+            "bias": True,
+            "input_dim": None,
+        }
+    elif t == "Embedding":
+        cfg = {
+            "input_dim": spec["input_dim"],
+            "output_dim": spec["units"],
+            "init": "uniform",
+            "input_length": shape[0],
+            "W_regularizer": None,
+            "activity_regularizer": None,
+            "W_constraint": None,
+            "mask_zero": spec.get("mask_zero", False),
+            "dropout": 0.0,
+        }
+    elif t == "Dropout":
+        cfg = {"p": spec["rate"]}
+    elif t == "Activation":
+        cfg = {"activation": spec["activation"]}
+    else:
+        raise ValueError(t)
+    return {**base, **cfg}
+
+
+def k1_equivalent_layer(L, spec: dict):
+    """The tf-keras layer tf-keras's Keras 1 conversion targets."""
+    t = spec["type"]
+    rec = dict(
+        return_sequences=spec.get("return_sequences", False),
+        go_backwards=spec.get("go_backwards", False),
+        activation=spec.get("activation", "tanh"),
+    )
+    if t == "LSTM":
+        return L.LSTM(
+            spec["units"], recurrent_activation=spec.get("inner_activation", "hard_sigmoid"), **rec
+        )
+    if t == "GRU":
+        return L.GRU(
+            spec["units"],
+            recurrent_activation=spec.get("inner_activation", "hard_sigmoid"),
+            reset_after=False,
+            **rec,
+        )
+    if t == "SimpleRNN":
+        return L.SimpleRNN(spec["units"], **rec)
+    if t == "Dense":
+        return L.Dense(spec["units"], activation=spec.get("activation", "linear"))
+    if t == "Embedding":
+        return L.Embedding(spec["input_dim"], spec["units"], mask_zero=spec.get("mask_zero", False))
+    if t == "Dropout":
+        return L.Dropout(spec["rate"])
+    if t == "Activation":
+        return L.Activation(spec["activation"])
+    raise ValueError(t)
+
+
+def k1_weights(spec: dict, name: str, weights: list, tf_names: bool) -> list:
+    """Split tf-keras weights into Keras 1's arrays: [(weight_name, array), ...]."""
+    t = spec["type"]
+    sfx = ":0" if tf_names else ""
+    if not weights:
+        return []
+    if t == "LSTM" and spec.get("consume_less", "cpu") != "gpu":
+        parts = [np.hsplit(w, 4) for w in weights]  # i, f, c, o
+        out = []
+        for gate, idx in (("i", 0), ("c", 2), ("f", 1), ("o", 3)):
+            for kind, arrs in zip("WUb", parts, strict=True):
+                out.append((f"{name}_{kind}_{gate}{sfx}", arrs[idx]))
+        return out
+    if t == "GRU":
+        parts = [np.hsplit(w, 3) for w in weights]  # z, r, h
+        return [
+            (f"{name}_{kind}_{gate}{sfx}", arrs[idx])
+            for gate, idx in (("z", 0), ("r", 1), ("h", 2))
+            for kind, arrs in zip("WUb", parts, strict=True)
+        ]
+    kinds = {"LSTM": "WUb", "SimpleRNN": "WUb", "Dense": "Wb", "Embedding": "W"}[t]
+    return [(f"{name}_{k}{sfx}", w) for k, w in zip(kinds, weights, strict=True)]
+
+
+def make_keras1(ctx: Ctx, spec: dict) -> dict:
+    import h5py
+
+    K, L = ctx.K, ctx.L
+    name = spec["name"]
+    rng = rng_for("keras1/" + name)
+    shape = spec.get("input_shape", (T, F))
+    dtype = spec.get("input_dtype", "float32")
+    version = spec.get("keras_version", "1.2.2")
+    tf_names = spec.get("tf_names", True)
+
+    # Keras 1 names: lowercase class name + per-class counter from 1.
+    counters: dict[str, int] = {}
+    names = []
+    for ls in spec["layers"]:
+        key = ls["type"].lower()
+        counters[key] = counters.get(key, 0) + 1
+        names.append(f"{key}_{counters[key]}")
+
+    def build():
+        K.backend.clear_session()
+        return ctx.chain(
+            "sequential",
+            shape,
+            [k1_equivalent_layer(L, ls) for ls in spec["layers"]],
+            dtype=dtype,
+        )
+
+    model = build()
+    layers = [lyr for lyr in model.layers if lyr.__class__.__name__ != "InputLayer"]
+    randomize(model, rng)
+
+    configs = []
+    for i, (ls, lname) in enumerate(zip(spec["layers"], names, strict=True)):
+        cfg = k1_layer_config(ls, lname, i == 0 and spec["api"] == "sequential", shape, dtype)
+        configs.append({"class_name": ls["type"], "config": cfg})
+    if spec["api"] == "sequential":
+        model_config = {"class_name": "Sequential", "config": configs}
+        group_names = names
+    else:
+        in_cfg = {
+            "batch_input_shape": [None, *shape],
+            "input_dtype": dtype,
+            "sparse": False,
+            "name": "input_1",
+        }
+        flayers = [
+            {
+                "name": "input_1",
+                "class_name": "InputLayer",
+                "config": in_cfg,
+                "inbound_nodes": [],
+            }
+        ]
+        prev = "input_1"
+        for c, lname in zip(configs, names, strict=True):
+            flayers.append({**c, "name": lname, "inbound_nodes": [[[prev, 0, 0]]]})
+            prev = lname
+        model_config = {
+            "class_name": "Model",
+            "config": {
+                "name": "model_1",
+                "layers": flayers,
+                "input_layers": [["input_1", 0, 0]],
+                "output_layers": [[prev, 0, 0]],
+            },
+        }
+        group_names = ["input_1", *names]
+
+    path = FIXTURES / "keras1" / f"{name}.h5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    by_name = dict(zip(names, zip(spec["layers"], layers, strict=True), strict=False))
+    with h5py.File(path, "w") as f:
+        if version is not None:
+            f.attrs["keras_version"] = version.encode("utf8")
+        f.attrs["model_config"] = json.dumps(model_config).encode("utf8")
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = [n.encode("utf8") for n in group_names]
+        for gname in group_names:
+            g = mw.create_group(gname)
+            arrays = []
+            if gname in by_name:
+                ls, layer = by_name[gname]
+                arrays = k1_weights(ls, gname, layer.get_weights(), tf_names)
+            g.attrs["weight_names"] = [n.encode("utf8") for n, _ in arrays]
+            for n, a in arrays:
+                g.create_dataset(n, data=a.astype("float32"))
+
+    # Expected outputs: a fresh equivalent tf-keras model loads the file itself,
+    # which runs tf-keras's Keras 1 conversion (model_weights has no
+    # keras_version attribute, so tf-keras treats it as Keras "1").
+    expected = build()
+    expected.load_weights(str(path))
+    for w_ref, w_got in zip(model.get_weights(), expected.get_weights(), strict=True):
+        np.testing.assert_array_equal(w_ref, w_got)  # our layout == tf-keras's reading
+    x = spec_inputs(shape, dtype, rng)
+    outs = predict(expected, x)
+    npz = path.with_suffix(".npz")
+    write_npz(npz, x, outs)
+    options = {"layers": [ls["type"] for ls in spec["layers"]]}
+    for ls in spec["layers"]:
+        options.update({k: v for k, v in ls.items() if k not in ("type", "units")})
+    return {
+        "name": name,
+        "generation": "keras1",
+        "files": [rel(path)],
+        "expected": rel(npz),
+        "keras_version": version or "absent (treated as 1)",
+        "family": spec["family"],
+        "api": spec["api"],
+        "options": options,
+        "notes": (
+            "Written with h5py in Keras 1.x's layout (no Keras 1 is installable). "
+            "Expected outputs: tf-keras "
+            + ctx.version
+            + " model.load_weights() of this file (its Keras 1 conversion) into an "
+            "equivalent model (recurrent_activation=inner_activation, GRU "
+            "reset_after=False). " + spec.get("notes", "")
+        ).strip(),
+    }
+
+
+def spec_inputs(shape, dtype, rng) -> list[np.ndarray]:
+    if dtype == "int32":
+        return [padded_tokens(rng, 20, shape[0]).astype("int32")]
+    return [rng.normal(0.0, 1.0, size=(B, *shape)).astype(dtype)]
+
+
+# --------------------------------------------------------------------------
+# running one generation
+# --------------------------------------------------------------------------
+
+
+def randomize(model, rng: np.random.Generator, scale: float = WEIGHT_SCALE) -> None:
+    model.set_weights(
+        [rng.normal(0.0, scale, size=w.shape).astype(w.dtype) for w in model.get_weights()]
+    )
+
+
+def predict(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    out = model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
+    if not isinstance(out, (list, tuple)):
+        out = [out]
+    return [np.asarray(o, dtype=np.float32) for o in out]
+
+
+def write_npz(path: Path, inputs, outputs, **extra) -> None:
+    arrays = {f"input_{i}": a for i, a in enumerate(inputs)}
+    arrays.update({f"output_{i}": a for i, a in enumerate(outputs)})
+    arrays.update(extra)
+    np.savez_compressed(path, **arrays)
+
+
+def custom_objects(ctx: Ctx) -> dict:
+    if ctx.gen != "tfkeras":
+        return {}
+    from tf_keras.src.layers.rnn.cudnn_gru import CuDNNGRU
+    from tf_keras.src.layers.rnn.cudnn_lstm import CuDNNLSTM
+
+    return {"CuDNNLSTM": CuDNNLSTM, "CuDNNGRU": CuDNNGRU}
+
+
+def make_fixture(ctx: Ctx, fx: Fixture) -> dict:
+    K = ctx.K
+    rng = rng_for(fx.name)
+    K.backend.clear_session()  # fresh default layer names: lstm, lstm_1, ...
+    model = fx.build(ctx)
+    randomize(model, rng, fx.weight_scale)
+    inputs = fx.inputs(rng)
+    notes = [fx.notes] if fx.notes else []
+
+    out_dir = FIXTURES / ctx.gen
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for ext in fx.formats or FORMATS[ctx.gen]:
+        path = out_dir / f"{fx.name}.{ext}"
+        model.save(str(path))
+        files.append(path)
+
+    extra = {}
+    if fx.kind == "cudnn":
+        eq = fx.equivalent(ctx)
+        eq.load_weights(str(files[0]))
+        outputs = predict(eq, inputs)
+    elif fx.kind == "stateful":
+        chunk1 = rng.normal(0.0, 1.0, size=inputs[0].shape).astype(inputs[0].dtype)
+        out_c0 = predict(model, inputs)
+        out_c1 = predict(model, [chunk1])
+        outputs = out_c0
+        assert len(out_c0) == 1, "stateful fixtures have a single output"
+        extra = {
+            "chunk_0": inputs[0],
+            "chunk_1": chunk1,
+            "output_chunk_0": out_c0[0],
+            "output_chunk_1": out_c1[0],
+        }
+    else:
+        outputs = predict(model, inputs)
+
+    # Reload each saved file with Keras and check it reproduces the outputs.
+    for path in files:
+        if fx.kind == "cudnn":
+            continue
+        try:
+            K.backend.clear_session()
+            again = K.models.load_model(
+                str(path), compile=False, custom_objects=custom_objects(ctx)
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded, not fatal
+            notes.append(
+                f"{ctx.gen} Keras {ctx.version} cannot reload {path.name}: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+            )
+            continue
+        for a, b in zip(outputs, predict(again, inputs), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=str(path))
+
+    npz = out_dir / f"{fx.name}.npz"
+    write_npz(npz, inputs, outputs, **extra)
+    return {
+        "name": fx.name,
+        "generation": ctx.gen,
+        "files": [rel(p) for p in files],
+        "expected": rel(npz),
+        "keras_version": ctx.version,
+        "family": fx.family,
+        "api": fx.api,
+        "options": fx.options,
+        "notes": " ".join(notes),
+    }
+
+
+# --------------------------------------------------------------------------
+# samples
+# --------------------------------------------------------------------------
+
+SEED_BIAS = np.array([0] * 4 + [1] * 4 + [0] * 8, dtype=np.float32)
+
+
+def make_samples(ctx: Ctx) -> None:
+    import h5py
+
+    K, L = ctx.K, ctx.L
+    SAMPLES.mkdir(exist_ok=True)
+    seed_x = rng_for("samples/seed_lstm").normal(0.0, 1.0, size=(2, 10, 5)).astype("float32")
+    if ctx.gen == "tfkeras":
+        # The classic example, deliberately left at Keras's default init.
+        K.backend.clear_session()
+        K.utils.set_random_seed(1234)
+        model = K.Sequential([K.Input(shape=(10, 5)), L.LSTM(4, return_sequences=True)])
+        bias = model.layers[0].get_weights()[2]
+        np.testing.assert_array_equal(bias, SEED_BIAS)
+        model.save(str(SAMPLES / "seed_lstm.h5"))
+        write_npz(SAMPLES / "seed_lstm.npz", [seed_x], predict(model, [seed_x]))
+
+        K.backend.clear_session()
+        rng = rng_for("samples/bigru_stack")
+        model = K.Sequential(
+            [
+                K.Input(shape=(8, 6)),
+                L.Bidirectional(L.GRU(6, return_sequences=True)),
+                L.Bidirectional(L.GRU(4)),
+                L.Dense(8, activation="relu"),
+                L.Dense(3, activation="softmax"),
+            ]
+        )
+        randomize(model, rng)
+        x = rng.normal(0.0, 1.0, size=(4, 8, 6)).astype("float32")
+        model.save(str(SAMPLES / "bigru_stack.h5"))
+        write_npz(SAMPLES / "bigru_stack.npz", [x], predict(model, [x]))
+        return
+
+    # keras3: the same seed LSTM (kernels copied from the tf-keras file).
+    K.backend.clear_session()
+    model = K.Sequential([K.Input(shape=(10, 5)), L.LSTM(4, return_sequences=True)])
+    with h5py.File(SAMPLES / "seed_lstm.h5", "r") as f:
+        g = f["model_weights"]["lstm"]
+        weights = [np.asarray(g[n]) for n in g.attrs["weight_names"]]
+    model.set_weights(weights)
+    np.testing.assert_array_equal(model.layers[0].get_weights()[2], SEED_BIAS)
+    ref = np.load(SAMPLES / "seed_lstm.npz")
+    np.testing.assert_allclose(predict(model, [seed_x])[0], ref["output_0"], atol=1e-6)
+    model.save(str(SAMPLES / "seed_lstm.keras"))
+
+    K.backend.clear_session()
+    rng = rng_for("samples/text_classifier")
+    tok = K.Input(shape=(8,), dtype="int32", name="tokens")
+    x = L.Embedding(50, 8, mask_zero=True)(tok)
+    x = L.LSTM(8)(x)
+    out = L.Dense(3, activation="softmax")(x)
+    model = K.Model(tok, out, name="text_classifier")
+    randomize(model, rng)
+    toks = padded_tokens(rng, 50, 8).astype("int32")
+    model.save(str(SAMPLES / "text_classifier.keras"))
+    write_npz(SAMPLES / "text_classifier.npz", [toks], predict(model, [toks]))
+
+    K.backend.clear_session()
+    rng = rng_for("samples/sequence_tagger")
+    model = K.Sequential(
+        [
+            K.Input(shape=(7, 4)),
+            L.Masking(mask_value=0.0),
+            L.Bidirectional(L.LSTM(5, return_sequences=True)),
+            L.TimeDistributed(L.Dense(3, activation="softmax")),
+        ],
+        name="sequence_tagger",
+    )
+    randomize(model, rng)
+    x = masked_features(7, 4)(rng)[0]
+    model.save(str(SAMPLES / "sequence_tagger.keras"))
+    write_npz(SAMPLES / "sequence_tagger.npz", [x], predict(model, [x]))
+
+
+# --------------------------------------------------------------------------
+# driver
+# --------------------------------------------------------------------------
+
+
+def register_all() -> None:
+    if REGISTRY:
+        return
+    register_lstm()
+    register_gru()
+    register_simplernn()
+    register_bidirectional()
+    register_models()
+    register_masked()
+    register_cudnn()
+
+
+def selected(name: str, only: list[str] | None) -> bool:
+    return not only or any(fnmatch.fnmatchcase(name, pattern) for pattern in only)
+
+
+def update_manifest(generation: str, entries: list[dict], replaced: set[str] | None) -> None:
+    old = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else []
+    keep = [
+        e
+        for e in old
+        if e["generation"] != generation or (replaced is not None and e["name"] not in replaced)
+    ]
+    merged = keep + entries
+    order = {g: i for i, g in enumerate(("keras3", "tfkeras", "keras1"))}
+    merged.sort(key=lambda e: (order.get(e["generation"], 9), e["family"], e["name"]))
+    MANIFEST.write_text(json.dumps(merged, indent=1) + "\n")
+
+
+def run_generation(generation: str, only: list[str] | None, samples: bool) -> None:
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    if generation == "keras3":
+        os.environ.pop("TF_USE_LEGACY_KERAS", None)
+        import keras as keras_module
+    else:
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+        import tf_keras as keras_module
+    ctx = Ctx(generation, keras_module)
+    register_all()
+
+    out_dir = FIXTURES / generation
+    if not only and out_dir.exists():
+        shutil.rmtree(out_dir)  # no stale files from renamed fixtures
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    entries = []
+    if generation == "keras1":
+        for spec in KERAS1:
+            if selected(spec["name"], only):
+                entries.append(make_keras1(ctx, spec))
+                print("keras1", spec["name"], flush=True)
+    else:
+        for fx in REGISTRY:
+            if generation in fx.generations and selected(fx.name, only):
+                entries.append(make_fixture(ctx, fx))
+                print(generation, fx.name, flush=True)
+        if samples:
+            make_samples(ctx)
+    update_manifest(generation, entries, {e["name"] for e in entries} if only else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--generation", choices=GENERATIONS)
+    ap.add_argument("--only", nargs="*", help="glob patterns of fixture names to (re)build")
+    ap.add_argument("--no-samples", action="store_true", help="skip samples/")
+    args = ap.parse_args(argv)
+    if args.generation:
+        run_generation(args.generation, args.only, not args.no_samples and not args.only)
+        return 0
+    for generation in GENERATIONS:
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
+        env["KERAS_BACKEND"] = "tensorflow"
+        if generation == "keras3":
+            env.pop("TF_USE_LEGACY_KERAS", None)
+        else:
+            env["TF_USE_LEGACY_KERAS"] = "1"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--generation", generation]
+        if args.only:
+            cmd += ["--only", *args.only]
+        if args.no_samples:
+            cmd.append("--no-samples")
+        print("==>", " ".join(cmd[1:]), flush=True)
+        subprocess.run(cmd, env=env, check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
