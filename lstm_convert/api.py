@@ -147,7 +147,11 @@ def verify(
     input_names = [i.name for i in proto.graph.input if i.name not in initializer_names]
     output_names = [o.name for o in proto.graph.output]
     states = _states_from_graph(model, input_names, output_names)
-    arrays = load_inputs(inputs, [n for n in input_names if n not in {s.input_name for s in states}]) if inputs else None
+    arrays = (
+        load_inputs(inputs, [n for n in input_names if n not in {s.input_name for s in states}])
+        if inputs
+        else None
+    )
     return check_parity(
         model,
         str(onnx_file),
@@ -228,9 +232,7 @@ def inspect(path: str | Path) -> InspectResult:
         layers.append(
             LayerInfo(layer.name, layer.class_name, [list(w.shape) for w in layer.weights], options)
         )
-    inputs = [
-        {"name": ref.layer, **model.layer(ref.layer).config} for ref in model.inputs
-    ]
+    inputs = [{"name": ref.layer, **model.layer(ref.layer).config} for ref in model.inputs]
     return InspectResult(
         path=str(path),
         format=model.source.format,

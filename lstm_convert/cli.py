@@ -82,9 +82,7 @@ def reported_errors(debug: bool):
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
-DebugOption = Annotated[
-    bool, typer.Option("--debug", help="Show the full traceback on errors.")
-]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")
 ]
@@ -198,8 +196,9 @@ def verify(
         if as_json:
             from dataclasses import asdict
 
-            _print_json({**asdict(report), "max_abs_error": report.max_abs_error,
-                         "passed": report.passed})
+            _print_json(
+                {**asdict(report), "max_abs_error": report.max_abs_error, "passed": report.passed}
+            )
         else:
             from .render import print_parity
 

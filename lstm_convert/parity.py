@@ -14,7 +14,7 @@ from .model import KerasModel
 from .reference import run_reference
 
 DEFAULT_TOLERANCE = 1e-4
-DEFAULT_BATCH = 3
+DEFAULT_BATCH = 4
 DEFAULT_STEPS = 7
 
 
@@ -61,6 +61,32 @@ def _feeds_embedding(model: KerasModel, input_layer: str) -> bool:
     )
 
 
+def padding_pattern(batch: int, steps: int) -> np.ndarray:
+    """Which steps to pad, row by row: post-padding, pre-padding, gaps, an empty row.
+
+    Keras's pad_sequences pads at the front by default; masks must be exact for all of
+    these, so the built-in check feeds every one of them.
+    """
+    padded = np.zeros((batch, steps), dtype=bool)
+    cut = max(1, steps // 3)
+    patterns = [
+        lambda row: row.__setitem__(slice(steps - cut, steps), True),  # post
+        lambda row: row.__setitem__(slice(0, cut), True),  # pre
+        lambda row: row.__setitem__(slice(1, steps, 2), True),  # gaps
+        lambda row: row.__setitem__(slice(0, steps), True),  # entirely masked
+    ]
+    for index in range(batch):
+        patterns[index % len(patterns)](padded[index])
+    return padded
+
+
+def _masking_value(model: KerasModel) -> float | None:
+    for layer in model.iter_layers():
+        if layer.class_name == "Masking":
+            return float(layer.config.get("mask_value", 0.0))
+    return None
+
+
 def random_inputs(
     model: KerasModel, seed: int = 0, batch: int = DEFAULT_BATCH, steps: int = DEFAULT_STEPS
 ) -> list[np.ndarray]:
@@ -73,11 +99,19 @@ def random_inputs(
         shape[0] = shape[0] if isinstance(shape[0], int) else batch
         shape = [d if isinstance(d, int) else steps for d in shape]
         dtype = config.get("dtype", "float32")
+        padded = padding_pattern(shape[0], shape[1]) if len(shape) >= 2 else None
         if dtype in ("int32", "int64") or _feeds_embedding(model, ref.layer):
-            ids = rng.integers(0, _vocab_for(model, ref.layer), size=shape)
+            vocab = _vocab_for(model, ref.layer)
+            ids = rng.integers(1 if vocab > 1 else 0, vocab, size=shape)
+            if padded is not None and len(shape) == 2:
+                ids[padded] = 0  # token 0 is what mask_zero and not_equal(x, 0) mask
             arrays.append(ids.astype(dtype if dtype in ("int32", "int64") else "float32"))
         else:
-            arrays.append(rng.normal(0.0, 1.0, size=shape).astype(np.float32))
+            values = rng.normal(0.0, 1.0, size=shape).astype(np.float32)
+            mask_value = _masking_value(model)
+            if mask_value is not None and padded is not None and len(shape) == 3:
+                values[padded] = mask_value
+            arrays.append(values)
     return arrays
 
 

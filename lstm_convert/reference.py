@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import keras_layouts
 from .activations import hard_sigmoid_slope, keras_activation_name
 from .errors import UnsupportedModelError
 from .model import Call, KerasModel, Layer, TensorRef, call_order
@@ -47,8 +48,10 @@ def activation_fn(name: object, keras_major: int) -> Callable[[Array], Array]:
         "softsign": lambda x: x / (1.0 + np.abs(x)),
         "softplus": lambda x: np.logaddexp(0.0, x),
         "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
-        "selu": lambda x: 1.0507009873554805
-        * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0.0))),
+        "selu": lambda x: (
+            1.0507009873554805
+            * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0.0)))
+        ),
         "hard_sigmoid": lambda x: np.clip(slope * x + 0.5, 0.0, 1.0),
         "exponential": np.exp,
         "swish": lambda x: x / (1.0 + np.exp(-x)),
@@ -145,8 +148,37 @@ def simple_rnn_cell(config: dict[str, Any], weights: list[Array], major: int):
     return units, 1, project, step
 
 
-CELLS = {"LSTM": lstm_cell, "GRU": gru_cell, "SimpleRNN": simple_rnn_cell}
-STATE_LABELS = {"LSTM": ("h", "c"), "GRU": ("h",), "SimpleRNN": ("h",)}
+def cudnn_lstm_cell(config: dict[str, Any], weights: list[Array], major: int):
+    # Keras loads CuDNNLSTM weights into LSTM by summing the two biases.
+    kernel, recurrent, input_bias, recurrent_bias = keras_layouts.cudnn_lstm(*weights)
+    canonical = {**config, "activation": "tanh", "recurrent_activation": "sigmoid"}
+    return lstm_cell(canonical, [kernel, recurrent, input_bias + recurrent_bias], major)
+
+
+def cudnn_gru_cell(config: dict[str, Any], weights: list[Array], major: int):
+    canonical = {
+        **config,
+        "activation": "tanh",
+        "recurrent_activation": "sigmoid",
+        "reset_after": True,
+    }
+    return gru_cell(canonical, list(keras_layouts.cudnn_gru(*weights)), major)
+
+
+CELLS = {
+    "LSTM": lstm_cell,
+    "GRU": gru_cell,
+    "SimpleRNN": simple_rnn_cell,
+    "CuDNNLSTM": cudnn_lstm_cell,
+    "CuDNNGRU": cudnn_gru_cell,
+}
+STATE_LABELS = {
+    "LSTM": ("h", "c"),
+    "GRU": ("h",),
+    "SimpleRNN": ("h",),
+    "CuDNNLSTM": ("h", "c"),
+    "CuDNNGRU": ("h",),
+}
 
 
 def run_rnn(
@@ -167,9 +199,11 @@ def run_rnn(
         x = np.swapaxes(x, 0, 1)
     batch, steps = x.shape[:2]
     projected = project(x)  # all steps' input projections in one matmul
-    states = [np.asarray(s, np.float64) for s in initial] if initial else [
-        np.zeros((batch, units)) for _ in range(n_states)
-    ]
+    states = (
+        [np.asarray(s, np.float64) for s in initial]
+        if initial
+        else [np.zeros((batch, units)) for _ in range(n_states)]
+    )
     order = range(steps - 1, -1, -1) if config.get("go_backwards") else range(steps)
     zero_output = bool(config.get("zero_output_for_mask", False))
     output = np.zeros((batch, units))
@@ -217,7 +251,7 @@ def _record_final(ctx: RefContext, layer: str, labels, states, prefix: str = "")
         ctx.final_states[(layer, f"{prefix}{label}")] = state
 
 
-@reference("LSTM", "GRU", "SimpleRNN")
+@reference("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
 def ref_recurrent(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     config = layer.config
     x = inputs[0]
@@ -250,12 +284,22 @@ def ref_bidirectional(
     x = inputs[0]
     labels = STATE_LABELS[forward["class_name"]]
     f_seq, f_last, f_states = run_rnn(
-        forward["class_name"], fwd_cfg, layer.weights[:n_forward], x.data, x.mask,
-        ctx.keras_major, _initial(ctx, layer.name, labels, "forward_"),
+        forward["class_name"],
+        fwd_cfg,
+        layer.weights[:n_forward],
+        x.data,
+        x.mask,
+        ctx.keras_major,
+        _initial(ctx, layer.name, labels, "forward_"),
     )
     b_seq, b_last, b_states = run_rnn(
-        backward["class_name"], bwd_cfg, layer.weights[n_forward:], x.data, x.mask,
-        ctx.keras_major, _initial(ctx, layer.name, labels, "backward_"),
+        backward["class_name"],
+        bwd_cfg,
+        layer.weights[n_forward:],
+        x.data,
+        x.mask,
+        ctx.keras_major,
+        _initial(ctx, layer.name, labels, "backward_"),
     )
     _record_final(ctx, layer.name, labels, f_states, "forward_")
     _record_final(ctx, layer.name, labels, b_states, "backward_")
@@ -279,8 +323,14 @@ def ref_bidirectional(
     return result
 
 
-@reference("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-           "ActivityRegularization")
+@reference(
+    "Dropout",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+)
 def ref_identity(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     return [inputs[0]]
 
@@ -317,6 +367,13 @@ def ref_embedding(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
     return [Value(np.asarray(layer.weights[0], np.float64)[ids], mask)]
 
 
+@reference("TFOpLambda")
+def ref_tf_op(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    if layer.config.get("function") != "math.not_equal":
+        raise UnsupportedModelError(f"the reference has no tf op {layer.config.get('function')}")
+    return ref_not_equal(ctx, layer, inputs, call)
+
+
 @reference("Masking")
 def ref_masking(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     x = np.asarray(inputs[0].data, np.float64)
@@ -331,10 +388,9 @@ def ref_not_equal(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
 
 
 def _scalar_operand(layer: Layer, call: Call) -> Any:
-    for key in ("x2", "y"):
-        if key in call.kwargs and not isinstance(call.kwargs[key], (TensorRef, list)):
-            return call.kwargs[key]
-    raise UnsupportedModelError(f"layer {layer.name!r}: NotEqual without a second operand")
+    from .layers.masking import constant_operand
+
+    return constant_operand(layer, call)
 
 
 @reference("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
@@ -348,12 +404,17 @@ def ref_merge(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) ->
     elif kind == "Average":
         out = sum(arrays) / len(arrays)
     else:
-        fn = {"Add": np.add, "Multiply": np.multiply, "Maximum": np.maximum,
-              "Minimum": np.minimum}[kind]
+        fn = {"Add": np.add, "Multiply": np.multiply, "Maximum": np.maximum, "Minimum": np.minimum}[
+            kind
+        ]
         out = arrays[0]
         for other in arrays[1:]:
             out = fn(out, other)
-    return [Value(out)]
+    masks = [v.mask for v in inputs if v.mask is not None]
+    mask = np.logical_and.reduce(masks) if masks else None
+    if kind == "Concatenate" and layer.config.get("axis", -1) not in (-1, out.ndim - 1):
+        mask = None
+    return [Value(out, mask)]
 
 
 @reference("Flatten")
@@ -386,6 +447,11 @@ def ref_pool(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> 
     keep = bool(layer.config.get("keepdims", False))
     if layer.class_name == "GlobalMaxPooling1D":
         return [Value(x.max(axis=1, keepdims=keep))]
+    if inputs[0].mask is not None:
+        weight = inputs[0].mask[..., None].astype(np.float64)
+        total = (x * weight).sum(axis=1, keepdims=keep)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return [Value(total / weight.sum(axis=1, keepdims=keep))]
     return [Value(x.mean(axis=1, keepdims=keep))]
 
 

@@ -87,7 +87,9 @@ def remap_direction(
     return w, r, np.concatenate([wb, rb])
 
 
-def stack_directions(*directions: tuple[np.ndarray, np.ndarray, np.ndarray]) -> OnnxRecurrentWeights:
+def stack_directions(
+    *directions: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> OnnxRecurrentWeights:
     return OnnxRecurrentWeights(
         W=np.stack([d[0] for d in directions]),
         R=np.stack([d[1] for d in directions]),

@@ -28,6 +28,7 @@ and inputs, and reruns reproduce the same numbers.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import fnmatch
 import json
 import os
@@ -46,7 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLES = ROOT / "samples"
 MANIFEST = FIXTURES / "manifest.json"
-# tfkeras first: the keras3 run reuses samples/seed_lstm.h5's kernels.
 GENERATIONS = ("tfkeras", "keras3", "keras1")
 FORMATS = {"keras3": ("keras", "h5"), "tfkeras": ("h5", "keras"), "keras1": ("h5",)}
 
@@ -1330,6 +1330,18 @@ def k1_weights(spec: dict, name: str, weights: list, tf_names: bool) -> list:
     return [(f"{name}_{k}{sfx}", w) for k, w in zip(kinds, weights, strict=True)]
 
 
+def fixed_bytes(value):
+    """Keras 1 ran on h5py 2, which stored ``str.encode()`` values as fixed-length
+    byte strings (numpy ``S`` dtype); h5py 3 would make them variable-length."""
+    if isinstance(value, str):
+        return np.bytes_(value.encode("utf8"))
+    # h5py cannot store a zero-length ``S0`` array: Keras 1 wrote an empty list,
+    # which h5py 2 stored as an empty float array; keep that.
+    if not value:
+        return np.zeros((0,), dtype="float64")
+    return np.array([v.encode("utf8") for v in value], dtype="S")
+
+
 def make_keras1(ctx: Ctx, spec: dict) -> dict:
     import h5py
 
@@ -1404,17 +1416,17 @@ def make_keras1(ctx: Ctx, spec: dict) -> dict:
     by_name = dict(zip(names, zip(spec["layers"], layers, strict=True), strict=False))
     with h5py.File(path, "w") as f:
         if version is not None:
-            f.attrs["keras_version"] = version.encode("utf8")
-        f.attrs["model_config"] = json.dumps(model_config).encode("utf8")
+            f.attrs["keras_version"] = fixed_bytes(version)
+        f.attrs["model_config"] = fixed_bytes(json.dumps(model_config))
         mw = f.create_group("model_weights")
-        mw.attrs["layer_names"] = [n.encode("utf8") for n in group_names]
+        mw.attrs["layer_names"] = fixed_bytes(group_names)
         for gname in group_names:
             g = mw.create_group(gname)
             arrays = []
             if gname in by_name:
                 ls, layer = by_name[gname]
                 arrays = k1_weights(ls, gname, layer.get_weights(), tf_names)
-            g.attrs["weight_names"] = [n.encode("utf8") for n, _ in arrays]
+            g.attrs["weight_names"] = fixed_bytes([n for n, _ in arrays])
             for n, a in arrays:
                 g.create_dataset(n, data=a.astype("float32"))
 
@@ -1665,19 +1677,30 @@ def selected(name: str, only: list[str] | None) -> bool:
 
 
 def update_manifest(generation: str, entries: list[dict], replaced: set[str] | None) -> None:
-    old = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else []
-    keep = [
-        e
-        for e in old
-        if e["generation"] != generation or (replaced is not None and e["name"] not in replaced)
-    ]
-    merged = keep + entries
-    order = {g: i for i, g in enumerate(("keras3", "tfkeras", "keras1"))}
-    merged.sort(key=lambda e: (order.get(e["generation"], 9), e["family"], e["name"]))
-    MANIFEST.write_text(json.dumps(merged, indent=1) + "\n")
+    """Replace this generation's entries (or only ``replaced`` names) in the manifest.
+
+    Generations may run in parallel, so the read-modify-write holds a lock.
+    """
+    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    with open(MANIFEST, "a+", encoding="utf8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        text = fh.read()
+        old = json.loads(text) if text.strip() else []
+        keep = [
+            e
+            for e in old
+            if e["generation"] != generation or (replaced is not None and e["name"] not in replaced)
+        ]
+        merged = keep + entries
+        order = {g: i for i, g in enumerate(("keras3", "tfkeras", "keras1"))}
+        merged.sort(key=lambda e: (order.get(e["generation"], 9), e["family"], e["name"]))
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps(merged, indent=1) + "\n")
 
 
-def run_generation(generation: str, only: list[str] | None, samples: bool) -> None:
+def run_generation(generation: str, only: list[str] | None, fixtures: bool, samples: bool) -> None:
     os.environ["KERAS_BACKEND"] = "tensorflow"
     if generation == "keras3":
         os.environ.pop("TF_USE_LEGACY_KERAS", None)
@@ -1688,25 +1711,48 @@ def run_generation(generation: str, only: list[str] | None, samples: bool) -> No
     ctx = Ctx(generation, keras_module)
     register_all()
 
-    out_dir = FIXTURES / generation
-    if not only and out_dir.exists():
-        shutil.rmtree(out_dir)  # no stale files from renamed fixtures
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if fixtures:
+        out_dir = FIXTURES / generation
+        if not only and out_dir.exists():
+            shutil.rmtree(out_dir)  # no stale files from renamed fixtures
+        out_dir.mkdir(parents=True, exist_ok=True)
+        entries = []
+        if generation == "keras1":
+            for spec in KERAS1:
+                if selected(spec["name"], only):
+                    entries.append(make_keras1(ctx, spec))
+                    print("keras1", spec["name"], flush=True)
+        else:
+            for fx in REGISTRY:
+                if generation in fx.generations and selected(fx.name, only):
+                    entries.append(make_fixture(ctx, fx))
+                    print(generation, fx.name, flush=True)
+        update_manifest(generation, entries, {e["name"] for e in entries} if only else None)
+    if samples and generation != "keras1":
+        make_samples(ctx)
+        print(generation, "samples", flush=True)
 
-    entries = []
-    if generation == "keras1":
-        for spec in KERAS1:
-            if selected(spec["name"], only):
-                entries.append(make_keras1(ctx, spec))
-                print("keras1", spec["name"], flush=True)
+
+def subprocess_env(generation: str) -> dict:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
+    env["KERAS_BACKEND"] = "tensorflow"
+    if generation == "keras3":
+        env.pop("TF_USE_LEGACY_KERAS", None)
     else:
-        for fx in REGISTRY:
-            if generation in fx.generations and selected(fx.name, only):
-                entries.append(make_fixture(ctx, fx))
-                print(generation, fx.name, flush=True)
-        if samples:
-            make_samples(ctx)
-    update_manifest(generation, entries, {e["name"] for e in entries} if only else None)
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    return env
+
+
+def spawn(generation: str, *extra: str) -> subprocess.Popen:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--generation", generation, *extra]
+    print("==>", " ".join(cmd[1:]), flush=True)
+    return subprocess.Popen(cmd, env=subprocess_env(generation))
+
+
+def wait_all(procs: list[subprocess.Popen]) -> None:
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        raise SystemExit(f"a generation failed: exit codes {codes}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1714,24 +1760,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generation", choices=GENERATIONS)
     ap.add_argument("--only", nargs="*", help="glob patterns of fixture names to (re)build")
     ap.add_argument("--no-samples", action="store_true", help="skip samples/")
+    ap.add_argument("--samples-only", action="store_true", help="only write samples/")
     args = ap.parse_args(argv)
+    samples = not args.no_samples and not args.only
     if args.generation:
-        run_generation(args.generation, args.only, not args.no_samples and not args.only)
+        run_generation(args.generation, args.only, not args.samples_only, samples)
         return 0
-    for generation in GENERATIONS:
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
-        env["KERAS_BACKEND"] = "tensorflow"
-        if generation == "keras3":
-            env.pop("TF_USE_LEGACY_KERAS", None)
-        else:
-            env["TF_USE_LEGACY_KERAS"] = "1"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--generation", generation]
-        if args.only:
-            cmd += ["--only", *args.only]
-        if args.no_samples:
-            cmd.append("--no-samples")
-        print("==>", " ".join(cmd[1:]), flush=True)
-        subprocess.run(cmd, env=env, check=True)
+    only = ["--only", *args.only] if args.only else []
+    if not args.samples_only:
+        # The generations are independent: run them side by side (2 CPUs).
+        wait_all([spawn(g, "--no-samples", *only) for g in GENERATIONS])
+    if samples:
+        # keras3's seed_lstm.keras reuses the kernels of tfkeras's seed_lstm.h5.
+        wait_all([spawn("tfkeras", "--samples-only")])
+        wait_all([spawn("keras3", "--samples-only")])
     return 0
 
 

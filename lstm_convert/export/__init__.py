@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import onnx
 from onnx import TensorProto, helper
@@ -71,6 +71,10 @@ def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> li
             raise UnsupportedModelError(
                 f"layer {layer.name!r} consumes a tensor that no layer produces: {missing}"
             ) from None
+        mask_ref = call.kwargs.get("mask")
+        if isinstance(mask_ref, TensorRef) and args:
+            # An explicit mask (e.g. Keras 3's NotEqual op layer) replaces any implicit one.
+            args[0] = replace(args[0], mask=values[mask_ref].name)
         convert = get_converter(layer)
         before = len(ctx.builder.nodes)
         outputs = convert(ctx, layer, args, call)
@@ -90,9 +94,10 @@ def _can_take(builder: GraphBuilder, wanted: str, taken: list[str]) -> bool:
 
 
 def _single_output(model: KerasModel, ref: TensorRef) -> bool:
-    return not any(
-        other.layer == ref.layer and other != ref for other in model.outputs
-    ) and ref.index == 0
+    return (
+        not any(other.layer == ref.layer and other != ref for other in model.outputs)
+        and ref.index == 0
+    )
 
 
 def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
@@ -104,9 +109,13 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
     outputs = run_graph(ctx, model, inputs)
     if output_dtype(model) == "float64":
         outputs = [
-            Tensor(builder.op("Cast", [t.name], f"{t.name}_float64", to=TensorProto.DOUBLE),
-                   t.shape, "float64")
-            if t.dtype == "float32" else t
+            Tensor(
+                builder.op("Cast", [t.name], f"{t.name}_float64", to=TensorProto.DOUBLE),
+                t.shape,
+                "float64",
+            )
+            if t.dtype == "float32"
+            else t
             for t in outputs
         ]
 

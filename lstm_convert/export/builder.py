@@ -49,6 +49,10 @@ class GraphBuilder:
     _names: set[str] = field(default_factory=set)
     _consts: dict[tuple, str] = field(default_factory=dict)
     _time_major: dict[str, str] = field(default_factory=dict)
+    # Mask packings by mask name, and packed time-major views of masked sequences
+    # (value name -> (packed name, mask name)) so stacked layers skip unpack + repack.
+    packings: dict[str, object] = field(default_factory=dict)
+    packed_views: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def used_names(self) -> set[str]:
         return self._names

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from . import bidirectional, core, gru, lstm, merge, nested, reshaping, simple_rnn  # noqa: F401
+from . import (  # noqa: F401
+    bidirectional,
+    core,
+    cudnn,
+    gru,
+    lstm,
+    masking,
+    merge,
+    nested,
+    reshaping,
+    simple_rnn,
+)
 from .registry import CONVERTERS, converter, get_converter, supported_classes
 
 __all__ = ["CONVERTERS", "converter", "get_converter", "supported_classes"]

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
 from ..weightspec import inner_layer_configs, weight_names
+from .mask_pack import unpack
 from .recurrent import (
+    CellSpec,
     build_spec,
     emit_node,
     gather,
+    packed_input,
+    reverse_time,
     sequence_input,
+    squeeze,
     state_io_inputs,
 )
 from .registry import converter
@@ -33,82 +40,187 @@ def merge(ctx: ExportContext, mode: str | None, fwd: str, bwd: str, name: str) -
     return [fwd, bwd]
 
 
+@dataclass
+class DirectionOutputs:
+    """One Keras direction: its sequence aligned with input time (time-major), last
+    output and final states."""
+
+    sequence_tm: str
+    last: str
+    states: list[str]
+
+
+def _check(layer: Layer, forward: dict, backward: dict, call: Call, x: Tensor) -> None:
+    config = layer.config
+    if config.get("merge_mode", "concat") not in MERGE_MODES:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: unknown merge_mode {config.get('merge_mode')!r}"
+        )
+    fwd_back = bool(forward["config"].get("go_backwards"))
+    bwd_back = bool(backward["config"].get("go_backwards", not fwd_back))
+    if "backward_layer" in config and fwd_back == bwd_back:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: forward and backward layers run in the same direction"
+        )
+    if len(call.inputs) != 1 or call.kwargs.get("initial_state") is not None:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: initial states passed as inputs are not supported"
+        )
+    if x.mask is not None and (fwd_back or forward["config"].get("time_major")):
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: a masked Bidirectional whose wrapped layer runs "
+            "backwards (or is time_major) is not supported"
+        )
+
+
+def _state_inputs(
+    ctx: ExportContext, layer: Layer, specs: list[CellSpec], prefixes: list[str]
+) -> tuple[list[str], list[list[str]] | None]:
+    """--state-io inputs per direction, in Keras's order (forward first)."""
+    if not ctx.options.state_io:
+        return [], None
+    graph_inputs, values = [], []
+    for spec, prefix in zip(specs, prefixes, strict=True):
+        names, unsqueezed = state_io_inputs(ctx, layer.name, spec, prefix)
+        graph_inputs += names
+        values.append(unsqueezed)
+    return graph_inputs, values
+
+
+def _fused(
+    ctx: ExportContext,
+    layer: Layer,
+    x_tm: str,
+    specs: list[CellSpec],
+    swap: bool,
+    sequence_lens: str,
+) -> list[DirectionOutputs]:
+    """Both directions in one node. ONNX direction 0 runs forward in time: with ``swap``
+    (the Keras forward layer has go_backwards) that is the Keras backward layer."""
+    graph_inputs, initial = _state_inputs(ctx, layer, specs, ["forward_", "backward_"])
+    onnx_order = [1, 0] if swap else [0, 1]  # Keras direction -> ONNX direction index
+    initial_states = None
+    if initial is not None:
+        by_onnx = [initial[onnx_order.index(i)] for i in range(2)]
+        initial_states = [
+            ctx.builder.op("Concat", [a, b], f"{layer.name}_initial", axis=0)
+            for a, b in zip(by_onnx[0], by_onnx[1], strict=True)
+        ]
+    node_specs = [specs[onnx_order.index(i)] for i in range(2)]
+    y, *states = emit_node(
+        ctx, layer.name, x_tm, node_specs, "bidirectional", initial_states, sequence_lens
+    )
+    result = []
+    for keras_dir, prefix in enumerate(("forward", "backward")):
+        index = onnx_order[keras_dir]
+        labels = specs[keras_dir].state_labels
+        finals = [
+            gather(ctx, state, index, 0, f"{layer.name}_{prefix}_{label}")
+            for state, label in zip(states, labels, strict=True)
+        ]
+        sequence = gather(ctx, y, index, 1, f"{layer.name}_{prefix}_seq")
+        result.append(DirectionOutputs(sequence, finals[0], finals))
+    for graph_input, value in zip(
+        graph_inputs, [s for r in result for s in r.states], strict=False
+    ):
+        ctx.expose_state(graph_input, value)
+    return result
+
+
+def _separate(
+    ctx: ExportContext,
+    layer: Layer,
+    x_tm: str,
+    specs: list[CellSpec],
+    swap: bool,
+    sequence_lens: str,
+) -> list[DirectionOutputs]:
+    """Directions whose sizes differ cannot share a node: one fused node each."""
+    graph_inputs, initial = _state_inputs(ctx, layer, specs, ["forward_", "backward_"])
+    result = []
+    for keras_dir, prefix in enumerate(("forward", "backward")):
+        runs_backwards = (keras_dir == 0) == swap
+        name = f"{layer.name}_{prefix}"
+        y, *states = emit_node(
+            ctx,
+            name,
+            x_tm,
+            [specs[keras_dir]],
+            "reverse" if runs_backwards else "forward",
+            initial[keras_dir] if initial else None,
+            sequence_lens,
+        )
+        finals = [
+            squeeze(ctx, state, 0, f"{name}_{label}")
+            for state, label in zip(states, specs[keras_dir].state_labels, strict=True)
+        ]
+        result.append(DirectionOutputs(squeeze(ctx, y, 1, f"{name}_seq"), finals[0], finals))
+    for graph_input, value in zip(
+        graph_inputs, [s for r in result for s in r.states], strict=False
+    ):
+        ctx.expose_state(graph_input, value)
+    return result
+
+
 @converter("Bidirectional")
 def convert_bidirectional(
     ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
 ) -> list[Tensor]:
     config = layer.config
     forward, backward = inner_layer_configs(config)
-    fwd_cfg, bwd_cfg = forward["config"], backward["config"]
-    mode = config.get("merge_mode", "concat")
-    if mode not in MERGE_MODES:
-        raise UnsupportedModelError(f"layer {layer.name!r}: unknown merge_mode {mode!r}")
-    if forward["class_name"] != backward["class_name"]:
-        raise UnsupportedModelError(
-            f"layer {layer.name!r}: forward and backward layers of different classes "
-            "cannot share one ONNX node"
-        )
-    if fwd_cfg.get("go_backwards") or ("backward_layer" in config and not bwd_cfg.get("go_backwards")):
-        raise UnsupportedModelError(
-            f"layer {layer.name!r}: a Bidirectional whose forward layer runs backwards "
-            "is not supported"
-        )
-    if len(inputs) != 1 or call.kwargs.get("initial_state") is not None:
-        raise UnsupportedModelError(
-            f"layer {layer.name!r}: initial states passed as inputs are not supported"
-        )
     x = inputs[0]
-    if x.mask is not None:
-        raise UnsupportedModelError(f"layer {layer.name!r}: masked inputs are not supported yet")
+    _check(layer, forward, backward, call, x)
+    fwd_cfg = forward["config"]
+    bwd_cfg = backward["config"]
+    mode = config.get("merge_mode", "concat")
+    # Keras lets the wrapped layer itself run backwards; the backward copy then runs forwards.
+    swap = bool(fwd_cfg.get("go_backwards"))
 
     n_forward = len(weight_names(forward["class_name"], fwd_cfg) or [])
     specs = [
         build_spec(layer.name, forward["class_name"], fwd_cfg, layer.weights[:n_forward], ctx),
         build_spec(layer.name, backward["class_name"], bwd_cfg, layer.weights[n_forward:], ctx),
     ]
-    if specs[0].units != specs[1].units:
-        raise UnsupportedModelError(f"layer {layer.name!r}: directions have different units")
-    units = specs[0].units
-    x_tm = sequence_input(ctx, Layer(layer.name, layer.class_name, fwd_cfg), x)
-
-    graph_states, initial = [], None
-    if ctx.options.state_io:
-        f_inputs, f_values = state_io_inputs(ctx, layer.name, specs[0], "forward_")
-        b_inputs, b_values = state_io_inputs(ctx, layer.name, specs[1], "backward_")
-        graph_states = f_inputs + b_inputs
-        initial = [
-            ctx.builder.op("Concat", [fv, bv], f"{layer.name}_initial", axis=0)
-            for fv, bv in zip(f_values, b_values, strict=True)
-        ]
-    y, *states = emit_node(ctx, layer.name, x_tm, specs, "bidirectional", initial)
+    packing = None
+    if x.mask is not None:
+        x_tm, packing = packed_input(ctx, layer.name, x, reverse=False)
+    else:
+        x_tm = sequence_input(ctx, Layer(layer.name, layer.class_name, fwd_cfg), x)
+    one_node = (
+        specs[0].op == specs[1].op
+        and specs[0].units == specs[1].units
+        and specs[0].attrs == specs[1].attrs
+    )
+    sequence_lens = packing.lengths if packing is not None else ""
+    directions = (_fused if one_node else _separate)(ctx, layer, x_tm, specs, swap, sequence_lens)
 
     time_major = bool(fwd_cfg.get("time_major"))
     batch, steps = (x.shape[1], x.shape[0]) if time_major else x.shape[:2]
-    labels = specs[0].state_labels
-    state_values = [
-        gather(ctx, state, direction, 0, f"{layer.name}_{prefix}_{label}")
-        for direction, prefix in ((0, "forward"), (1, "backward"))
-        for state, label in zip(states, labels, strict=True)
-    ]
-    for graph_input, value in zip(graph_states, state_values, strict=False):
-        ctx.expose_state(graph_input, value)
-
-    width = 2 * units if mode == "concat" else units
+    units = [spec.units for spec in specs]
+    widths = [sum(units)] if mode == "concat" else units[:1] if mode else units
     if fwd_cfg.get("return_sequences"):
-        # ONNX already aligns the backward outputs with input time, as Keras does.
-        fwd = gather(ctx, y, 0, 1, f"{layer.name}_forward_seq")
-        bwd = gather(ctx, y, 1, 1, f"{layer.name}_backward_seq")
-        merged_tm = merge(ctx, mode, fwd, bwd, layer.name)
-        if time_major:
-            outputs = [Tensor(m, (steps, batch, width)) for m in merged_tm]
+        merged = merge(ctx, mode, directions[0].sequence_tm, directions[1].sequence_tm, layer.name)
+        if swap:
+            # Both Keras sequences come out in reversed time order in this configuration.
+            merged = [reverse_time(ctx, m, layer.name) for m in merged]
+        if packing is not None:
+            # Keras's Bidirectional forces zero outputs at masked steps.
+            outputs = []
+            for m, w in zip(merged, widths, strict=True):
+                name = unpack(ctx, m, packing, layer.name, zero_output=True)
+                ctx.builder.packed_views[name] = (m, x.mask)
+                outputs.append(Tensor(name, (batch, steps, w), mask=x.mask))
+        elif time_major:
+            outputs = [Tensor(m, (steps, batch, w)) for m, w in zip(merged, widths, strict=True)]
         else:
             outputs = [
-                Tensor(ctx.builder.batch_first(m, 3, layer.name), (batch, steps, width))
-                for m in merged_tm
+                Tensor(ctx.builder.batch_first(m, 3, layer.name), (batch, steps, w))
+                for m, w in zip(merged, widths, strict=True)
             ]
     else:
-        fwd, bwd = state_values[0], state_values[len(labels)]
-        outputs = [Tensor(m, (batch, width)) for m in merge(ctx, mode, fwd, bwd, layer.name)]
+        merged = merge(ctx, mode, directions[0].last, directions[1].last, layer.name)
+        outputs = [Tensor(m, (batch, w)) for m, w in zip(merged, widths, strict=True)]
     if fwd_cfg.get("return_state"):
-        outputs += [Tensor(value, (batch, units)) for value in state_values]
+        for direction, spec in zip(directions, specs, strict=True):
+            outputs += [Tensor(state, (batch, spec.units)) for state in direction.states]
     return outputs

@@ -22,6 +22,17 @@ def broadcast_shape(layer: Layer, inputs: list[Tensor]) -> tuple:
     return tuple(shape)
 
 
+def merged_mask(ctx: ExportContext, layer: Layer, inputs: list[Tensor]) -> str | None:
+    """Keras merges masks with a logical AND; inputs without a mask count as all-valid."""
+    masks = [t.mask for t in inputs if t.mask is not None]
+    if not masks:
+        return None
+    mask = masks[0]
+    for other in masks[1:]:
+        mask = ctx.builder.op("And", [mask, other], f"{layer.name}_mask")
+    return mask
+
+
 @converter("Add", "Multiply", "Maximum", "Minimum", "Average", "Subtract")
 def convert_elementwise(
     ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
@@ -43,7 +54,9 @@ def convert_elementwise(
                 value = b.op("Mul", [value, other], layer.name)
         else:
             value = b.op(ELEMENTWISE[layer.class_name], names, layer.name)
-    return [Tensor(value, broadcast_shape(layer, inputs), "float32")]
+    return [
+        Tensor(value, broadcast_shape(layer, inputs), "float32", merged_mask(ctx, layer, inputs))
+    ]
 
 
 @converter("Concatenate")
@@ -57,4 +70,5 @@ def convert_concatenate(
     dims = [t.shape[axis] for t in inputs]
     shape[axis] = sum(dims) if all(isinstance(d, int) for d in dims) else None
     value = ctx.builder.op("Concat", [t.name for t in inputs], layer.name, axis=axis)
-    return [Tensor(value, tuple(shape), "float32")]
+    mask = merged_mask(ctx, layer, inputs) if axis == rank - 1 else None
+    return [Tensor(value, tuple(shape), "float32", mask)]

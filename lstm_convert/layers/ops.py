@@ -6,6 +6,8 @@ from ..activations import hard_sigmoid_slope, keras_activation_name
 from ..errors import UnsupportedModelError
 from ..export.context import ExportContext
 
+INT64_MIN = -(2**63)  # Slice "to the start" when stepping backwards
+
 DENSE_ACTIVATIONS = (
     "linear",
     "relu",

@@ -18,9 +18,9 @@ from ..errors import UnsupportedModelError, WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
+from .mask_pack import Packing, pack, packing, reverse_steps, unpack
+from .ops import INT64_MIN
 from .registry import converter
-
-INT64_MIN = -(2**63)
 
 
 @dataclass(frozen=True)
@@ -184,21 +184,33 @@ def convert_recurrent(
             f"layer {layer.name!r}: initial states passed as inputs are not supported"
         )
     x = inputs[0]
-    if x.mask is not None:
-        raise UnsupportedModelError(f"layer {layer.name!r}: masked inputs are not supported yet")
     spec = build_spec(layer.name, layer.class_name, config, layer.weights, ctx)
     if spec.W.shape[1] != x.shape[-1]:
         raise WeightsError(
             f"layer {layer.name!r}: kernel expects {spec.W.shape[1]} input features, "
             f"the input has {x.shape[-1]}"
         )
-    x_tm = sequence_input(ctx, layer, x)
+    if x.rank != 3:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r} expects a 3-D input (batch, time, features), got rank {x.rank}"
+        )
     go_backwards = bool(config.get("go_backwards", False))
     graph_states, initial = [], None
     if ctx.options.state_io:
         graph_states, initial = state_io_inputs(ctx, layer.name, spec)
-    direction = "reverse" if go_backwards else "forward"
-    y, *states = emit_node(ctx, layer.name, x_tm, [spec], direction, initial)
+
+    sequence_lens, packing = "", None
+    if x.mask is not None:
+        if config.get("time_major"):
+            raise UnsupportedModelError(f"layer {layer.name!r}: masked time_major input")
+        # Keras runs go_backwards on the reversed steps and mask; do the same, forwards.
+        x_tm, packing = packed_input(ctx, layer.name, x, reverse=go_backwards)
+        sequence_lens = packing.lengths
+        direction = "forward"
+    else:
+        x_tm = sequence_input(ctx, layer, x)
+        direction = "reverse" if go_backwards else "forward"
+    y, *states = emit_node(ctx, layer.name, x_tm, [spec], direction, initial, sequence_lens)
 
     batch, steps = (x.shape[1], x.shape[0]) if config.get("time_major") else x.shape[:2]
     state_values = [
@@ -210,17 +222,39 @@ def convert_recurrent(
 
     if config.get("return_sequences"):
         seq_tm = squeeze(ctx, y, 1, f"{layer.name}_seq")
-        if go_backwards:
-            # Keras returns the outputs in processing order, i.e. reversed in time.
-            seq_tm = reverse_time(ctx, seq_tm, layer.name)
-        if config.get("time_major"):
-            output = Tensor(seq_tm, (steps, batch, spec.units))
+        if packing is not None:
+            zero_output = bool(config.get("zero_output_for_mask", False))
+            name = unpack(ctx, seq_tm, packing, layer.name, zero_output)
+            if not go_backwards:
+                ctx.builder.packed_views[name] = (seq_tm, x.mask)
+            output = Tensor(name, (batch, steps, spec.units), mask=x.mask)
         else:
-            name = ctx.builder.batch_first(seq_tm, 3, layer.name)
-            output = Tensor(name, (batch, steps, spec.units))
+            if go_backwards:
+                # Keras returns the outputs in processing order, i.e. reversed in time.
+                seq_tm = reverse_time(ctx, seq_tm, layer.name)
+            if config.get("time_major"):
+                output = Tensor(seq_tm, (steps, batch, spec.units))
+            else:
+                name = ctx.builder.batch_first(seq_tm, 3, layer.name)
+                output = Tensor(name, (batch, steps, spec.units))
     else:
         output = Tensor(state_values[0], (batch, spec.units))
     results = [output]
     if config.get("return_state"):
         results += [Tensor(value, (batch, spec.units)) for value in state_values]
     return results
+
+
+def packed_input(ctx: ExportContext, name: str, x: Tensor, reverse: bool) -> tuple[str, Packing]:
+    """A masked input, packed time-major, with its Packing (see mask_pack.py)."""
+    assert x.mask is not None
+    if reverse:
+        mask = reverse_steps(ctx, x.mask, f"{name}_mask_reversed")
+        data = reverse_steps(ctx, x.name, f"{name}_reversed")
+        p = packing(ctx, mask)
+        return pack(ctx, data, p, name), p
+    p = packing(ctx, x.mask)
+    view = ctx.builder.packed_views.get(x.name)
+    if view is not None and view[1] == x.mask:
+        return view[0], p  # the previous layer's packed outputs: no unpack + repack
+    return pack(ctx, x.name, p, name), p

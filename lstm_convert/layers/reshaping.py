@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from onnx import TensorProto
+
 from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
@@ -72,10 +74,23 @@ def convert_global_pooling(
     x = inputs[0]
     if layer.config.get("data_format", "channels_last") != "channels_last":
         raise UnsupportedModelError(f"layer {layer.name!r}: only channels_last is supported")
-    if x.mask is not None and layer.class_name == "GlobalAveragePooling1D":
-        raise UnsupportedModelError(f"layer {layer.name!r}: masked pooling is not supported")
     keep = int(bool(layer.config.get("keepdims", False)))
-    op = "ReduceMean" if layer.class_name == "GlobalAveragePooling1D" else "ReduceMax"
-    value = reduce(ctx, op, x.name, [1], layer.name, keep)
+    b = ctx.builder
+    if x.mask is not None and layer.class_name == "GlobalAveragePooling1D":
+        # Keras averages over the valid steps only.
+        weight = b.op(
+            "Cast",
+            [b.op("Unsqueeze", [x.mask, b.const_i64([-1])], layer.name)],
+            layer.name,
+            to=TensorProto.FLOAT,
+        )
+        total = reduce(
+            ctx, "ReduceSum", b.op("Mul", [x.name, weight], layer.name), [1], layer.name, keep
+        )
+        count = reduce(ctx, "ReduceSum", weight, [1], layer.name, keep)
+        value = b.op("Div", [total, count], layer.name)
+    else:
+        op = "ReduceMean" if layer.class_name == "GlobalAveragePooling1D" else "ReduceMax"
+        value = reduce(ctx, op, x.name, [1], layer.name, keep)
     shape = (x.shape[0], 1, x.shape[2]) if keep else (x.shape[0], x.shape[2])
     return [Tensor(value, shape, x.dtype)]

@@ -67,8 +67,7 @@ def distribute_weights(
         position += count
     if position != len(arrays):
         raise WeightsError(
-            f"nested model {owner!r} stores {len(arrays)} weight arrays, "
-            f"its layers need {position}"
+            f"nested model {owner!r} stores {len(arrays)} weight arrays, its layers need {position}"
         )
 
 

@@ -136,9 +136,10 @@ def _parse_sequential(config: Any, source: SourceInfo) -> KerasModel:
                 "Sequential model has no input shape (it was never built); "
                 "rebuild it with an Input layer before saving"
             )
-        dtype = first.config.get("dtype", "float32")
-        if first.class_name == "Embedding":
-            dtype = "float32"  # Keras 2 feeds token ids to Embedding as floats by default
+        dtype = first.config.get("input_dtype")  # Keras 1 names the input dtype
+        if dtype is None:
+            # Keras 2 declares an Embedding-first Sequential's token input as float.
+            dtype = "float32" if first.class_name == "Embedding" else first.config.get("dtype")
         input_layer = _input_layer(f"{first.name}_input", shape, dtype)
 
     previous = TensorRef(input_layer.name)
@@ -190,19 +191,43 @@ def _parse_calls(entry: dict[str, Any]) -> list[Call]:
     calls = []
     for node in entry.get("inbound_nodes") or []:
         if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
-            inputs = _keras3_refs(node.get("args", []))
+            args = node.get("args", [])
+            inputs = _keras3_refs(args)
             kwargs = {k: _keras3_kwarg(v) for k, v in (node.get("kwargs") or {}).items()}
+            constants = [a for a in args if not _keras3_refs(a)] if isinstance(args, list) else []
+            if constants:  # e.g. the 0 of keras.ops.not_equal(tokens, 0)
+                kwargs["args"] = constants
             calls.append(Call(inputs=inputs, kwargs=kwargs))
         elif isinstance(node, list):  # Keras 1/2: [[name, node, tensor, {kwargs}], ...]
+            if node and isinstance(node[0], str):  # tf.keras op layers write one flat ref
+                node = [node]
             inputs = [_ref(item) for item in node]
             kwargs: dict[str, Any] = {}
             for item in node:
                 if len(item) > 3 and isinstance(item[3], dict):
-                    kwargs.update(item[3])
+                    kwargs.update({k: _keras2_kwarg(v) for k, v in item[3].items()})
             calls.append(Call(inputs=inputs, kwargs=kwargs))
         else:
             raise InputFileError("malformed inbound_nodes in model config")
     return calls
+
+
+def _is_keras2_ref(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and all(isinstance(v, int) for v in value[1:])
+    )
+
+
+def _keras2_kwarg(value: Any) -> Any:
+    """tf.keras writes tensors passed by keyword (e.g. ``mask``) as [layer, node, tensor]."""
+    if _is_keras2_ref(value):
+        return _ref(value)
+    if isinstance(value, list) and value and all(_is_keras2_ref(v) for v in value):
+        return [_ref(v) for v in value]
+    return value
 
 
 def _ref_list(value: Any) -> list[TensorRef]:
@@ -213,6 +238,31 @@ def _ref_list(value: Any) -> list[TensorRef]:
     if isinstance(value[0], str):  # Keras 3 writes a single tensor flat
         return [_ref(value)]
     return [_ref(item) for item in value]
+
+
+def _skip_nested_first_nodes(model: KerasModel) -> None:
+    """Keras 1/2 count a nested model's own Input-to-output node, absent from the config.
+
+    So its first call in this model is node 1 in the references; shift them to ours.
+    """
+    nested = {layer.name for layer in model.layers if layer.submodel is not None}
+    if not nested:
+        return
+
+    def fix(ref: TensorRef) -> TensorRef:
+        if ref.layer in nested and ref.node > 0:
+            return TensorRef(ref.layer, ref.node - 1, ref.index)
+        return ref
+
+    for layer in model.layers:
+        for call in layer.calls:
+            call.inputs = [fix(ref) for ref in call.inputs]
+            for key, value in call.kwargs.items():
+                if isinstance(value, TensorRef):
+                    call.kwargs[key] = fix(value)
+                elif isinstance(value, list):
+                    call.kwargs[key] = [fix(v) if isinstance(v, TensorRef) else v for v in value]
+    model.outputs = [fix(ref) for ref in model.outputs]
 
 
 def _parse_functional(config: Any, source: SourceInfo) -> KerasModel:
@@ -240,6 +290,8 @@ def _parse_functional(config: Any, source: SourceInfo) -> KerasModel:
         outputs=_ref_list(config.get("output_layers")),
         source=source,
     )
+    if source.keras_major < 3:
+        _skip_nested_first_nodes(model)
     known = set(names)
     for ref in model.inputs + model.outputs:
         if ref.layer not in known:

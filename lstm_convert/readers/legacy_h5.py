@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import InputFileError, WeightsError
 from ..model import KerasModel, SourceInfo
+from . import keras1 as keras1_format
 from .common import assign_weights, decode_attr, load_json, read_chunked_attr
 from .config import parse_model_config
 
@@ -33,8 +34,11 @@ def read_legacy_h5(h5file: Any, path: str) -> KerasModel:
     backend = str(decode_attr(h5file.attrs.get("backend", "")))
     source = SourceInfo(path=path, format=fmt, keras_version=version, backend=backend)
     model = parse_model_config(model_config, source)
+    keras1 = fmt == "keras1-h5"
+    if keras1:
+        keras1_format.normalize_model(model)
 
-    weights_root = h5file["model_weights"] if "model_weights" in h5file else h5file
+    weights_root = h5file.get("model_weights", h5file)
     stored = set(read_chunked_attr(weights_root.attrs, "layer_names"))
     for layer in model.layers:
         if layer.name not in stored:
@@ -46,6 +50,9 @@ def read_legacy_h5(h5file: Any, path: str) -> KerasModel:
             if weight_name not in group:
                 raise WeightsError(f"layer {layer.name!r} lists weight {weight_name!r} not found")
             arrays.append(np.asarray(group[weight_name]))
+        if keras1:
+            arrays = keras1_format.regroup_weights(layer, arrays)
+            names = names if len(names) == len(arrays) else ["kernel", "recurrent_kernel", "bias"]
         assign_weights(layer, arrays, names)
     return model
 

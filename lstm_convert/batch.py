@@ -1,0 +1,555 @@
+"""Convert many Keras files at once, each in a worker process, never letting one stop the rest.
+
+:func:`convert_many` is the API behind ``lstm-convert batch``:
+
+* every PATH is a file (taken whatever its extension) or a directory searched recursively
+  for ``*.h5``, ``*.hdf5`` and ``*.keras`` (or ``pattern``); a missing PATH, or a directory
+  with no matching file, is reported as a failed result;
+* outputs mirror the inputs under ``out_dir``: ``DIR/sub/m.h5`` becomes ``out_dir/sub/m.onnx``,
+  a file argument ``x/m.keras`` becomes ``out_dir/m.onnx``; inputs that would write the same
+  output are all refused (failed) rather than one silently overwriting the other;
+* workers are separate Python processes, reused from file to file; a worker that crashes or
+  runs past ``timeout`` fails only its own file, and is killed and replaced;
+* results come back in input order, whatever order the workers finish in.
+
+This module imports nothing heavy at import time: workers import :mod:`lstm_convert.api`.
+
+Test-only hook: when the environment variable ``LSTM_CONVERT_TEST_CRASH`` holds a file name,
+the worker that receives a file of that name kills itself with SIGSEGV (``os._exit`` where
+there is no SIGSEGV) before converting it. It exists to test crash isolation; nothing else
+reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import glob
+import importlib
+import math
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import OutputPathError
+
+if TYPE_CHECKING:
+    from .api import ConvertResult
+
+DEFAULT_PATTERNS = ("*.h5", "*.hdf5", "*.keras")
+DEFAULT_TIMEOUT = 300.0
+BIAS_SPLITS = ("wb", "rb", "half")
+JSON_FIELDS = ("input", "output", "status", "error", "max_abs_error", "seconds", "layers")
+SKIPPED = "skipped after an earlier failure (--fail-fast)"
+CRASH_HOOK = "LSTM_CONVERT_TEST_CRASH"
+
+# A worker must import lstm_convert.api and say it is ready within this many seconds; a
+# worker that dies before that (three times in a row) fails the files still waiting.
+STARTUP_SECONDS = 120.0
+STARTUP_ATTEMPTS = 3
+
+Progress = Callable[[int, int, "ConvertResult | None"], None]
+
+
+@dataclass
+class BatchResult:
+    """Every file's :class:`~lstm_convert.api.ConvertResult`, in input order."""
+
+    results: list[ConvertResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return sum(1 for r in self.results if r.status == "ok")
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.results if r.status != "ok")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``lstm-convert batch --json`` document."""
+        rows = []
+        for result in self.results:
+            data = result.to_dict()
+            row = {key: data[key] for key in JSON_FIELDS}
+            error = row["max_abs_error"]
+            if isinstance(error, float) and not math.isfinite(error):
+                row["max_abs_error"] = None  # JSON has no Infinity/NaN
+            rows.append(row)
+        return {"results": rows, "ok": self.ok, "failed": self.failed}
+
+
+@dataclass
+class _Planned:
+    input: str
+    output: Path | None
+    error: str | None = None
+
+
+def convert_many(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    jobs: int | None = None,
+    pattern: str | Sequence[str] | None = None,
+    force: bool = False,
+    verify: bool = True,
+    bias_split: str = "wb",
+    opset: int = 17,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    fail_fast: bool = False,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Convert every Keras file under ``paths`` into ``out_dir``; one bad file never stops the rest.
+
+    ``jobs`` worker processes run at once (default: the CPUs this process may use). A file
+    that fails, crashes its worker or runs longer than ``timeout`` seconds (``None`` or 0: no
+    limit) gets ``status="failed"`` and a one-line ``error``. With ``fail_fast``, no new file
+    starts after the first failure; files already running finish, the others are reported as
+    failed with the error ``"skipped after an earlier failure (--fail-fast)"``.
+
+    ``progress(done, total, result)`` is called once with ``(0, total, None)`` when the files
+    are known, then after each file.
+
+    Raises :class:`~lstm_convert.errors.OutputPathError` when ``out_dir`` is not a usable
+    directory, and :class:`ValueError` for invalid arguments.
+    """
+    from .api import ConvertResult
+
+    if jobs is None:
+        jobs = default_jobs()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, not {jobs!r}")
+    if timeout is not None and (math.isnan(timeout) or timeout < 0):
+        raise ValueError(f"timeout must be positive (or None / 0 for no limit), not {timeout!r}")
+    if bias_split not in BIAS_SPLITS:
+        raise ValueError(f"bias_split must be one of {', '.join(BIAS_SPLITS)}, not {bias_split!r}")
+    patterns = _patterns(pattern)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out = _prepare_out_dir(Path(out_dir))
+    plan = plan_outputs([Path(p) for p in paths], out, patterns)
+
+    total = len(plan)
+    results: list[ConvertResult | None] = [None] * total
+    done = 0
+
+    def report(index: int, result: ConvertResult) -> None:
+        nonlocal done
+        results[index] = result
+        done += 1
+        if progress is not None:
+            progress(done, total, result)
+
+    if progress is not None:
+        progress(0, total, None)
+    tasks = deque()
+    for index, item in enumerate(plan):
+        if item.error is not None:
+            report(
+                index,
+                ConvertResult(input=item.input, output=None, status="failed", error=item.error),
+            )
+        else:
+            tasks.append((index, item.input, str(item.output)))
+    options = {"bias_split": bias_split, "opset": opset, "verify": verify, "force": force}
+    if tasks:
+        pool = _Pool(jobs, timeout or None, options, report, fail_fast)
+        pool.run(tasks, stopped=fail_fast and done > 0)
+    return BatchResult([r for r in results if r is not None])
+
+
+def default_jobs() -> int:
+    """The number of CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _patterns(pattern: str | Sequence[str] | None) -> tuple[str, ...]:
+    if pattern is None:
+        return DEFAULT_PATTERNS
+    patterns = (pattern,) if isinstance(pattern, str) else tuple(pattern)
+    if not patterns or not all(isinstance(p, str) and p for p in patterns):
+        raise ValueError(f"pattern must be a non-empty glob or list of globs, not {pattern!r}")
+    return patterns
+
+
+def _prepare_out_dir(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"{out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(
+            f"{out}: cannot create the output directory ({exc.strerror})"
+        ) from None
+    return out
+
+
+def _matches(relative: str, patterns: tuple[str, ...]) -> bool:
+    """Case-insensitive glob on the file name (or on the relative path if a pattern has '/')."""
+    name = relative.rsplit("/", 1)[-1].lower()
+    rel = relative.lower()
+    return any(fnmatch.fnmatchcase(rel if "/" in p else name, p.lower()) for p in patterns)
+
+
+def find_files(directory: Path, patterns: tuple[str, ...], skip: Path | None = None) -> list[Path]:
+    """Files under ``directory`` (recursively, not following directory links), sorted."""
+    skip_real = os.path.realpath(skip) if skip is not None else None
+    found = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames[:] = sorted(
+            d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) != skip_real
+        )
+        base = Path(dirpath)
+        for name in filenames:
+            file = base / name
+            relative = file.relative_to(directory).as_posix()
+            if _matches(relative, patterns) and not file.is_dir():
+                found.append(file)
+    return sorted(found)
+
+
+def plan_outputs(paths: list[Path], out_dir: Path, patterns: tuple[str, ...]) -> list[_Planned]:
+    """Every input with its output under ``out_dir``, or the reason it cannot be converted."""
+    plan: list[_Planned] = []
+    seen: set[str] = set()
+
+    def add(file: Path, output: Path) -> None:
+        key = os.path.realpath(file)
+        if key not in seen:
+            seen.add(key)
+            plan.append(_Planned(str(file), output))
+
+    for path in paths:
+        if path.is_dir():
+            files = find_files(path, patterns, skip=out_dir)
+            if not files:
+                plan.append(
+                    _Planned(str(path), None, f"{path}: no files matching {', '.join(patterns)}")
+                )
+            for file in files:
+                add(file, out_dir / file.relative_to(path).with_suffix(".onnx"))
+        elif path.exists():
+            add(path, out_dir / Path(path.name).with_suffix(".onnx"))
+        else:
+            plan.append(_Planned(str(path), None, f"{path}: no such file or directory"))
+
+    claimed: dict[str, list[_Planned]] = {}
+    for item in plan:
+        if item.output is not None:
+            key = os.path.normcase(os.path.abspath(item.output))
+            claimed.setdefault(key, []).append(item)
+    for group in claimed.values():
+        if len(group) > 1:
+            for item in group:
+                others = ", ".join(o.input for o in group if o is not item)
+                item.error = (
+                    f"{item.input}: {item.output} would also be written from {others} "
+                    "(convert them separately, or narrow --pattern)"
+                )
+                item.output = None
+    return plan
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Worker:
+    """One worker process: ``python -c "...batch._worker_main()"`` speaking pickle on its pipes.
+
+    Workers are plain subprocesses rather than :mod:`multiprocessing` children, so they never
+    re-import the caller's ``__main__`` (an unguarded script, stdin or a notebook all work).
+    A thread per worker turns its output into events on the pool's queue.
+    """
+
+    def __init__(self, events: queue.Queue) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from lstm_convert.batch import _worker_main; _worker_main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_worker_env(),
+        )
+        self.ready = False
+        self.task: tuple[int, str, str] | None = None
+        self.deadline: float | None = time.monotonic() + STARTUP_SECONDS
+        self.started = 0.0
+        self.reader = threading.Thread(target=self._read, args=(events,), daemon=True)
+        self.reader.start()
+
+    def _read(self, events: queue.Queue) -> None:
+        stream = self.process.stdout
+        assert stream is not None
+        while True:
+            try:
+                message = pickle.load(stream)
+            except Exception:  # EOF, or a message cut short by a crash
+                events.put((self, ("exit",)))
+                return
+            events.put((self, message))
+
+    def send(self, message: Any) -> bool:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            pickle.dump(message, stdin)
+            stdin.flush()
+        except (OSError, ValueError):  # the worker is gone; its reader reports the exit
+            return False
+        return True
+
+    def start_task(self, task: tuple[int, str, str], options: dict, timeout: float | None) -> None:
+        self.task = task
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout if timeout else None
+        self.send((*task, options))
+
+    def exit_code(self) -> int | None:
+        try:
+            return self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.process.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        self._close()
+
+    def stop(self) -> None:
+        """Ask the worker to exit; kill it if it does not."""
+        if self.process.poll() is None and self.send(None):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(2)
+        if self.process.poll() is None:
+            self.kill()
+        self._close()
+
+    def _close(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError, ValueError):
+                if stream is not None:
+                    stream.close()
+
+
+def _worker_env() -> dict[str, str]:
+    """The caller's environment, with this very lstm_convert first on the import path."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+class _Pool:
+    """At most ``jobs`` reusable workers; each runs one file at a time under a deadline."""
+
+    def __init__(
+        self,
+        jobs: int,
+        timeout: float | None,
+        options: dict,
+        report: Callable[[int, Any], None],
+        fail_fast: bool,
+    ) -> None:
+        self.jobs = jobs
+        self.timeout = timeout
+        self.options = options
+        self.report = report
+        self.fail_fast = fail_fast
+        self.workers: list[_Worker] = []
+        self.events: queue.Queue = queue.Queue()
+        self.stopped = False
+        self.start_failures = 0
+
+    def run(self, tasks: deque, stopped: bool = False) -> None:
+        self.stopped = stopped
+        try:
+            while tasks or any(w.task for w in self.workers):
+                if self.stopped:
+                    while tasks:
+                        self._fail(tasks.popleft(), SKIPPED, 0.0)
+                busy = sum(1 for w in self.workers if w.task)
+                while tasks and len(self.workers) < min(self.jobs, busy + len(tasks)):
+                    self.workers.append(_Worker(self.events))
+                for worker in self.workers:
+                    if worker.ready and worker.task is None and tasks:
+                        worker.start_task(tasks.popleft(), self.options, self.timeout)
+                self._next_event(tasks)
+                self._expire(tasks)
+        finally:
+            for worker in self.workers:
+                worker.stop()
+            self.workers = []
+
+    def _next_event(self, tasks: deque) -> None:
+        deadlines = [w.deadline for w in self.workers if w.deadline is not None]
+        delay = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        try:
+            worker, message = self.events.get(timeout=delay)
+        except queue.Empty:
+            return
+        if worker not in self.workers:
+            return  # already killed (timed out); its reader saw the pipe close
+        if message[0] == "ready":
+            worker.ready = True
+            worker.deadline = None
+            self.start_failures = 0
+        elif message[0] == "result" and worker.task is not None:
+            index, result = message[1], message[2]
+            worker.task = None
+            worker.deadline = None
+            self.report(index, result)
+            if self.fail_fast and result.status != "ok":
+                self.stopped = True
+        elif message[0] == "exit":
+            self.workers.remove(worker)
+            code = worker.exit_code()
+            worker.kill()
+            if worker.task is not None:
+                _remove_partial(worker.task[2])
+                elapsed = time.monotonic() - worker.started
+                self._fail(worker.task, f"worker crashed ({_describe_exit(code)})", elapsed)
+            elif not worker.ready:
+                self._start_failed(tasks, f"worker could not start ({_describe_exit(code)})")
+
+    def _expire(self, tasks: deque) -> None:
+        now = time.monotonic()
+        for worker in list(self.workers):
+            if worker.deadline is None or now < worker.deadline:
+                continue
+            self.workers.remove(worker)
+            worker.kill()
+            if worker.task is not None:
+                _remove_partial(worker.task[2])
+                elapsed = now - worker.started
+                self._fail(worker.task, f"timed out after {self.timeout:g} s", elapsed)
+            else:
+                self._start_failed(tasks, f"worker did not start within {STARTUP_SECONDS:g} s")
+
+    def _fail(self, task: tuple[int, str, str], error: str, seconds: float) -> None:
+        from .api import ConvertResult
+
+        index, input_path, _ = task
+        result = ConvertResult(
+            input=input_path, output=None, status="failed", error=error, seconds=seconds
+        )
+        self.report(index, result)
+        if self.fail_fast:
+            self.stopped = True
+
+    def _start_failed(self, tasks: deque, error: str) -> None:
+        """Retry a worker that died while starting, but not forever."""
+        self.start_failures += 1
+        if self.start_failures >= STARTUP_ATTEMPTS:
+            self.jobs = len(self.workers)  # stop trying to grow the pool
+            if not self.workers:
+                while tasks:
+                    self._fail(tasks.popleft(), error, 0.0)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"exit code {code}, {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def _remove_partial(output: str) -> None:
+    """Remove the temporary file a killed worker may have left beside ``output``."""
+    target = Path(output)
+    with contextlib.suppress(OSError):
+        for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+            leftover.unlink()
+
+
+def _worker_main() -> None:
+    """A worker: import the converter once, then convert files until told to stop.
+
+    Messages come as pickles on stdin and go back as pickles on the original stdout; the
+    worker's own fd 1 is pointed at stderr so nothing a library prints can corrupt them.
+    """
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    from . import api
+
+    _preload()
+    crash_name = os.environ.get(CRASH_HOOK)
+
+    def reply(message: Any) -> None:
+        pickle.dump(message, replies)
+        replies.flush()
+
+    reply(("ready", os.getpid()))
+    while True:
+        try:
+            message = pickle.load(requests)
+        except EOFError:
+            return
+        if message is None:
+            return
+        index, input_path, output, options = message
+        if crash_name and Path(input_path).name == crash_name:
+            _crash()
+        reply(("result", index, _convert_one(api, input_path, output, options)))
+
+
+def _preload() -> None:
+    """Import what the first conversion would, so the timeout covers converting only."""
+    for name in (
+        "h5py",
+        "onnxruntime",
+        "lstm_convert.readers.legacy_h5",
+        "lstm_convert.readers.keras_zip",
+    ):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def _convert_one(api: Any, input_path: str, output: str, options: dict) -> ConvertResult:
+    from .errors import ConvertError
+
+    started = time.perf_counter()
+    try:
+        parent = Path(output).parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputPathError(f"{parent}: cannot create directory ({exc.strerror})") from None
+        return api.convert(input_path, output, **options)
+    except ConvertError as exc:
+        error = _one_line(str(exc))
+    except Exception as exc:  # a converter bug must still fail only this file
+        error = _one_line(f"internal error: {exc.__class__.__name__}: {exc}")
+    return api.ConvertResult(
+        input=input_path,
+        output=None,
+        status="failed",
+        error=error,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _crash() -> None:
+    if hasattr(signal, "SIGSEGV") and os.name == "posix":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    os._exit(70)
+
+
+__all__ = ["DEFAULT_PATTERNS", "BatchResult", "convert_many", "default_jobs", "find_files"]

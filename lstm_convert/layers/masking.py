@@ -1,0 +1,96 @@
+"""Keras masks inside the graph: Masking, and explicit ``x != value`` mask layers.
+
+A mask travels with its tensor as a bool ``[batch, time]`` value (``Tensor.mask``);
+Embedding(mask_zero=True) makes one too (see core.py). Recurrent layers consume it
+through ``mask_pack.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from onnx import TensorProto
+
+from ..errors import UnsupportedModelError
+from ..export.builder import Tensor
+from ..export.context import ExportContext
+from ..model import Call, Layer, TensorRef
+from .ops import reduce
+from .registry import converter
+
+
+@converter("Masking")
+def convert_masking(
+    ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
+) -> list[Tensor]:
+    x = inputs[0]
+    b = ctx.builder
+    value = b.initializer(
+        f"{layer.name}_mask_value", np.asarray(layer.config.get("mask_value", 0.0), np.float32)
+    )
+    differs = b.op("Not", [b.op("Equal", [x.name, value], layer.name)], layer.name)
+    # any(x != mask_value, axis=-1)
+    as_int = b.op("Cast", [differs], layer.name, to=TensorProto.INT32)
+    any_differs = reduce(ctx, "ReduceMax", as_int, [-1], layer.name, 0)
+    mask = b.op("Cast", [any_differs], f"{layer.name}_mask", to=TensorProto.BOOL)
+    # Keras also zeroes the masked steps.
+    weight = b.op(
+        "Cast",
+        [b.op("Unsqueeze", [mask, b.const_i64([-1])], layer.name)],
+        layer.name,
+        to=TensorProto.FLOAT,
+    )
+    zeroed = b.op("Mul", [x.name, weight], layer.name)
+    return [Tensor(zeroed, x.shape, x.dtype, mask)]
+
+
+def constant_operand(layer: Layer, call: Call) -> Any:
+    """The non-tensor operand of ``x != value`` (Keras 3 NotEqual / tf.math.not_equal)."""
+    for key in ("x2", "y"):
+        value = call.kwargs.get(key)
+        if value is not None and not isinstance(value, (TensorRef, list, dict)):
+            return value
+    for key in ("args", "arguments"):
+        values = call.kwargs.get(key)
+        if isinstance(values, list) and values and isinstance(values[-1], (int, float)):
+            return values[-1]
+    raise UnsupportedModelError(f"layer {layer.name!r}: cannot find the value compared against")
+
+
+def _scalar_like(ctx: ExportContext, tensor: Tensor, value: Any, name: str) -> str:
+    dtype = {"int32": np.int32, "int64": np.int64}.get(tensor.dtype, np.float32)
+    return ctx.builder.initializer(name, np.asarray(value, dtype=dtype))
+
+
+def not_equal(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call) -> list[Tensor]:
+    x = inputs[0]
+    b = ctx.builder
+    if len(inputs) > 1:
+        other = inputs[1].name
+    else:
+        other = _scalar_like(ctx, x, constant_operand(layer, call), f"{layer.name}_operand")
+    value = b.op("Not", [b.op("Equal", [x.name, other], layer.name)], layer.name)
+    return [Tensor(value, x.shape, "bool")]
+
+
+# Keras 3 writes ``keras.ops.not_equal`` as an op layer of class NotEqual.
+converter("NotEqual")(not_equal)
+
+# tf.keras writes TF ops as TFOpLambda with a function *name* (data, not code). Only
+# names on this list are converted; nothing is ever imported or unmarshalled.
+TF_OPS = {"math.not_equal": not_equal}
+
+
+@converter("TFOpLambda")
+def convert_tf_op(
+    ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
+) -> list[Tensor]:
+    function = layer.config.get("function")
+    fn = TF_OPS.get(function) if isinstance(function, str) else None
+    if fn is None:
+        raise UnsupportedModelError(
+            f"layer {layer.name!r} (TFOpLambda {function!r}) blocks the conversion: only "
+            f"{', '.join(sorted(TF_OPS))} are supported as tf ops"
+        )
+    return fn(ctx, layer, inputs, call)

@@ -1,0 +1,308 @@
+"""`lstm-convert batch` and `convert_many`: one bad file never stops the rest."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import onnx
+import pytest
+from conftest import FIXTURES
+from typer.testing import CliRunner
+
+from lstm_convert.batch import SKIPPED, BatchResult, convert_many
+from lstm_convert.cli import app
+from lstm_convert.errors import OutputPathError
+
+JSON_KEYS = {"input", "output", "status", "error", "max_abs_error", "seconds", "layers"}
+
+
+def fixture(*candidates: str) -> Path:
+    """The first of ``candidates`` (paths under tests/fixtures) that exists."""
+    for name in candidates:
+        if (FIXTURES / name).is_file():
+            return FIXTURES / name
+    pytest.skip(f"none of the fixtures {candidates} exists")
+
+
+def lstm_h5() -> Path:
+    return fixture("keras3/lstm_basic.h5", "tfkeras/lstm_basic.h5")
+
+
+def gru_keras() -> Path:
+    return fixture("keras3/gru_basic.keras", "tfkeras/gru_basic.keras")
+
+
+def simplernn_h5() -> Path:
+    return fixture("tfkeras/simplernn_tanh.h5", "tfkeras/simplernn_basic.h5", "keras1/gru_basic.h5")
+
+
+GOOD = {
+    # relative path in the models folder -> expected output relative to OUTDIR
+    "top_lstm.h5": "top_lstm.onnx",
+    "a/gru.keras": "a/gru.onnx",
+    "a/b/rnn.hdf5": "a/b/rnn.onnx",
+}
+BROKEN = {
+    "a/empty.h5": "is empty",
+    "a/random.h5": "is neither HDF5 nor a .keras zip archive",
+    "a/b/truncated.h5": "truncated.h5",
+    "notes.keras": "is neither HDF5 nor a .keras zip archive",
+}
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    """A folder mixing real Keras files (nested) with broken ones and an unrelated file."""
+    root = tmp_path / "models"
+    (root / "a" / "b").mkdir(parents=True)
+    shutil.copy(lstm_h5(), root / "top_lstm.h5")
+    shutil.copy(gru_keras(), root / "a" / "gru.keras")
+    shutil.copy(simplernn_h5(), root / "a" / "b" / "rnn.hdf5")
+    (root / "a" / "empty.h5").write_bytes(b"")
+    (root / "a" / "random.h5").write_bytes(os.urandom(4096))
+    data = lstm_h5().read_bytes()
+    (root / "a" / "b" / "truncated.h5").write_bytes(data[: len(data) // 2])
+    (root / "notes.keras").write_text("not a model, just some notes\n")
+    (root / "README.txt").write_text("ignored: does not match the patterns\n")
+    return root
+
+
+def run_cli(*args: str):
+    result = CliRunner().invoke(app, ["batch", *map(str, args)])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def by_name(results: list[dict]) -> dict[str, dict]:
+    return {Path(r["input"]).name: r for r in results}
+
+
+def assert_good_outputs(results: list[dict], out: Path) -> None:
+    for rel, expected in GOOD.items():
+        row = by_name(results)[Path(rel).name]
+        assert row["status"] == "ok", row
+        assert row["error"] is None
+        assert Path(row["output"]) == out / expected
+        onnx.checker.check_model(onnx.load(row["output"]))
+        assert row["max_abs_error"] is not None and row["max_abs_error"] < 1e-4
+        assert row["layers"] and all(
+            set(layer) == {"name", "class_name", "onnx_ops"} for layer in row["layers"]
+        )
+
+
+def test_cli_json_converts_every_good_file_and_reports_broken_ones(models, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(models, "-o", out, "--json", "--jobs", "2")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)  # stdout holds the JSON document and nothing else
+    assert set(doc) == {"results", "ok", "failed"}
+    assert (doc["ok"], doc["failed"]) == (len(GOOD), len(BROKEN))
+    assert all(set(row) == JSON_KEYS for row in doc["results"])
+    assert_good_outputs(doc["results"], out)
+    rows = by_name(doc["results"])
+    for rel, message in BROKEN.items():
+        row = rows[Path(rel).name]
+        assert row["status"] == "failed"
+        assert row["output"] is None and row["layers"] == []
+        assert message in row["error"] and "\n" not in row["error"]
+    assert "README.txt" not in rows
+    # Only the good files left something in OUTDIR: no partial files, no empty outputs.
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == sorted(GOOD.values())
+    assert "4 of 7 files failed" in result.stderr
+
+
+def test_cli_table_lists_every_file_with_its_error(models, tmp_path):
+    result = run_cli(models, "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    for rel in GOOD:
+        [line] = [ln for ln in lines if str(models / rel) in ln]
+        assert " ok " in line
+    for rel, message in BROKEN.items():
+        [line] = [ln for ln in lines if f"│ {models / rel} " in ln]
+        assert " failed " in line and message in line
+    assert "3 converted, 4 failed" in result.stdout
+    assert "converting" not in result.stdout  # no progress bar when stdout is not a TTY
+
+
+def test_all_good_exits_zero_and_mirrors_paths(models, tmp_path):
+    for rel in BROKEN:
+        (models / rel).unlink()
+    out = tmp_path / "out"
+    result = run_cli(models, "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["ok"], doc["failed"]) == (3, 0)
+    assert_good_outputs(doc["results"], out)
+    assert [r["input"] for r in doc["results"]] == sorted(r["input"] for r in doc["results"])
+
+
+def test_existing_outputs_are_kept_without_force(models, tmp_path):
+    out = tmp_path / "out"
+    (out / "a").mkdir(parents=True)
+    (out / "a" / "gru.onnx").write_bytes(b"keep me")
+    result = convert_many([models / "a" / "gru.keras", models / "top_lstm.h5"], out / "a")
+    gru, lstm = result.results
+    assert gru.status == "failed" and "already exists" in gru.error and "--force" in gru.error
+    assert (out / "a" / "gru.onnx").read_bytes() == b"keep me"
+    assert lstm.status == "ok"
+    again = convert_many([models / "a" / "gru.keras"], out / "a", force=True)
+    assert again.failed == 0
+    onnx.checker.check_model(onnx.load(out / "a" / "gru.onnx"))
+
+
+def test_fail_fast_skips_the_rest(models, tmp_path):
+    out = tmp_path / "out"
+    result = convert_many([models], out, jobs=1, fail_fast=True)
+    names = [Path(r.input).name for r in result.results]
+    # Sorted input order: a/b/rnn.hdf5, a/b/truncated.h5, ... the first failure is truncated.h5.
+    assert names[:2] == ["rnn.hdf5", "truncated.h5"]
+    assert result.results[0].status == "ok"
+    assert "truncated.h5" in result.results[1].error
+    assert all(r.status == "failed" and r.error == SKIPPED for r in result.results[2:])
+    assert result.ok == 1 and result.failed == len(result.results) - 1
+    assert not (out / "top_lstm.onnx").exists()
+
+
+def test_fail_fast_cli_reports_skipped_files(models, tmp_path):
+    result = run_cli(models, "-o", tmp_path / "out", "--json", "--fail-fast", "-j", "1")
+    assert result.exit_code == 1
+    errors = [r["error"] for r in json.loads(result.stdout)["results"]]
+    assert errors.count(SKIPPED) == len(errors) - 2
+
+
+def test_a_crashing_worker_fails_only_its_own_file(models, tmp_path, monkeypatch):
+    for rel in BROKEN:
+        (models / rel).unlink()
+    monkeypatch.setenv("LSTM_CONVERT_TEST_CRASH", "gru.keras")
+    result = convert_many([models], tmp_path / "out", jobs=2)
+    rows = {Path(r.input).name: r for r in result.results}
+    assert rows["gru.keras"].status == "failed"
+    assert rows["gru.keras"].error.startswith("worker crashed (exit code ")
+    assert rows["top_lstm.h5"].status == "ok" and rows["rnn.hdf5"].status == "ok"
+    assert not list((tmp_path / "out").rglob("*.part"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_a_file_that_hangs_times_out_alone(models, tmp_path):
+    """Reading from a FIFO nobody writes to blocks forever: a real hang, no test hook."""
+    stuck = tmp_path / "stuck.h5"
+    os.mkfifo(stuck)
+    started = time.monotonic()
+    result = convert_many(
+        [stuck, models / "top_lstm.h5", models / "a" / "gru.keras"],
+        tmp_path / "out",
+        jobs=2,
+        timeout=3,
+    )
+    assert time.monotonic() - started < 60
+    hung, lstm, gru = result.results
+    assert hung.status == "failed" and hung.error == "timed out after 3 s"
+    assert hung.seconds >= 3
+    assert lstm.status == "ok" and gru.status == "ok"
+
+
+def test_a_tiny_timeout_fails_the_file_not_the_batch(models, tmp_path):
+    result = convert_many(
+        [models / "top_lstm.h5", models / "a" / "gru.keras"], tmp_path / "out", timeout=0.001
+    )
+    assert [r.error for r in result.results] == ["timed out after 0.001 s"] * 2
+    assert not list((tmp_path / "out").rglob("*.onnx"))
+    assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_missing_paths_empty_directories_and_collisions_are_failed_results(models, tmp_path):
+    (tmp_path / "empty_dir").mkdir()
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(lstm_h5(), other / "top_lstm.h5")  # same name as models/top_lstm.h5
+    shutil.copy(lstm_h5(), other / "model.bin")  # a file argument: taken whatever its suffix
+    result = convert_many(
+        [
+            tmp_path / "missing",
+            tmp_path / "empty_dir",
+            models / "top_lstm.h5",
+            other / "top_lstm.h5",
+            other / "model.bin",
+            other / "model.bin",  # deduplicated
+        ],
+        tmp_path / "out",
+    )
+    missing, empty, first, second, renamed = result.results
+    assert missing.error == f"{tmp_path / 'missing'}: no such file or directory"
+    assert "no files matching *.h5, *.hdf5, *.keras" in empty.error
+    assert "would also be written from" in first.error and str(other) in first.error
+    assert "would also be written from" in second.error
+    assert renamed.status == "ok" and Path(renamed.output) == tmp_path / "out" / "model.onnx"
+    assert not (tmp_path / "out" / "top_lstm.onnx").exists()
+
+
+def test_pattern_selects_files_case_insensitively(models, tmp_path):
+    shutil.copy(gru_keras(), models / "UPPER.KERAS")
+    result = convert_many([models], tmp_path / "out", pattern="*.keras")
+    names = sorted(Path(r.input).name for r in result.results)
+    assert names == ["UPPER.KERAS", "gru.keras", "notes.keras"]
+    assert result.ok == 2
+
+
+def test_outputs_inside_a_searched_directory_are_not_inputs(models):
+    out = models / "onnx"
+    first = convert_many([models], out, pattern=["*.h5", "*.onnx"])
+    second = convert_many([models], out, pattern=["*.h5", "*.onnx"], force=True)
+    assert [r.input for r in first.results] == [r.input for r in second.results]
+    assert not any("onnx" in Path(r.input).parts for r in second.results)
+
+
+def test_outdir_that_is_a_file_is_a_usage_error(models, tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    with pytest.raises(OutputPathError, match="not a directory"):
+        convert_many([models], target)
+    result = run_cli(models, "-o", target)
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("error: ")
+
+
+def test_progress_callback_counts_every_file(models, tmp_path):
+    calls = []
+    result = convert_many(
+        [models], tmp_path / "out", progress=lambda *args: calls.append(args), jobs=2
+    )
+    total = len(result.results)
+    assert calls[0] == (0, total, None)
+    assert [done for done, _, _ in calls] == list(range(total + 1))
+    assert {id(r) for _, _, r in calls[1:]} == {id(r) for r in result.results}
+
+
+def test_to_dict_is_plain_json(models, tmp_path):
+    result = convert_many([models], tmp_path / "out", verify=False, bias_split="half", opset=14)
+    assert isinstance(result, BatchResult)
+    text = json.dumps(result.to_dict(), allow_nan=False)
+    doc = json.loads(text)
+    assert doc["ok"] == 3 and doc["failed"] == 4
+    # --no-verify: nothing to report as a parity error
+    assert all(r["max_abs_error"] is None for r in doc["results"])
+
+
+def test_invalid_arguments_raise_value_error(models, tmp_path):
+    for kwargs in ({"jobs": 0}, {"timeout": -1.0}, {"bias_split": "middle"}, {"pattern": []}):
+        with pytest.raises(ValueError):
+            convert_many([models], tmp_path / "out", **kwargs)
+
+
+def test_importing_the_cli_stays_light():
+    code = (
+        "import sys, lstm_convert.cli, lstm_convert.cli_batch, lstm_convert.batch; "
+        "print([m for m in ('numpy', 'onnx', 'onnxruntime', 'h5py') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
