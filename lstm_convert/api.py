@@ -13,7 +13,14 @@ from .errors import ConvertError, InputFileError, ParityError, WeightsError
 from .export import ExportResult, export_model
 from .export.context import DEFAULT_OPSET, ConvertOptions, LayerReport
 from .model import KerasModel
-from .outputs import atomic_target, check_output_path, default_output, write_bytes_durably
+from .outputs import (
+    atomic_target,
+    check_output_path,
+    default_output,
+    external_data_path,
+    staged_external_model,
+    write_bytes_durably,
+)
 from .parity import DEFAULT_TOLERANCE, ParityReport, check_parity, load_inputs
 from .readers import read_model
 from .weightspec import weight_names
@@ -31,6 +38,7 @@ class ConvertResult:
     parity: ParityReport | None = None
     format: str | None = None
     keras_version: str | None = None
+    external_data: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -40,32 +48,39 @@ class ConvertResult:
         return data
 
 
-def load(path: str | Path, allow_nonfinite: bool = False) -> KerasModel:
+def load(
+    path: str | Path, allow_nonfinite: bool = False, config_path: str | Path | None = None
+) -> KerasModel:
     """Read a Keras file into the neutral model, refusing non-finite weights by default."""
     try:
-        model = read_model(path)
+        model = read_model(path, config_path)
     except ConvertError:
         raise
     except (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         # h5py and zipfile raise these for damaged files.
-        raise InputFileError(f"{path}: damaged or not a Keras model ({exc})") from None
+        detail = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
+        raise InputFileError(f"{path}: damaged or not a Keras model ({detail})") from None
     if not allow_nonfinite:
         for layer in model.iter_layers():
             for array in layer.weights:
                 if array.dtype.kind == "f" and not np.isfinite(array).all():
                     raise WeightsError(
                         f"layer {layer.name!r} has NaN or Inf weights "
-                        "(pass --allow-nonfinite to convert anyway)"
+                        "(pass --allow-nonfinite --no-verify to convert anyway)"
                     )
     return model
 
 
-def build_onnx(model: KerasModel, options: ConvertOptions) -> tuple[ExportResult, bytes]:
-    import onnx
+# A protobuf cannot exceed 2 GB; switch to external data well before that.
+EXTERNAL_DATA_THRESHOLD = int(1.8 * 1024**3)
 
-    result = export_model(model, options)
-    onnx.checker.check_model(result.model, full_check=True)
-    return result, result.model.SerializeToString()
+
+def build_onnx(model: KerasModel, options: ConvertOptions) -> ExportResult:
+    return export_model(model, options)
+
+
+def initializer_bytes(exported: ExportResult) -> int:
+    return sum(len(init.raw_data) for init in exported.model.graph.initializer)
 
 
 def convert(
@@ -79,19 +94,27 @@ def convert(
     force: bool = False,
     state_io: bool = False,
     allow_nonfinite: bool = False,
+    config_path: str | Path | None = None,
+    external_data: bool = False,
+    external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
     seed: int = 0,
 ) -> ConvertResult:
     """Convert one Keras file to ONNX; with ``verify``, prove parity before writing.
 
-    Raises a :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
+    ``config_path`` pairs a weights-only file with its architecture. ``external_data``
+    stores the weights in ``<output>.data``; it switches on by itself when the weights
+    would exceed ``external_data_threshold`` bytes. Raises a
+    :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
     mismatch (:class:`ParityError`) no output file is left behind.
     """
+    import onnx
+
     started = time.perf_counter()
     output = Path(output_path) if output_path is not None else default_output(input_path)
     check_output_path(input_path, output, force)
-    model = load(input_path, allow_nonfinite)
+    model = load(input_path, allow_nonfinite, config_path)
     options = ConvertOptions(bias_split=bias_split, opset=opset, state_io=state_io)  # type: ignore[arg-type]
-    exported, data = build_onnx(model, options)
+    exported = build_onnx(model, options)
     result = ConvertResult(
         input=str(input_path),
         output=str(output),
@@ -100,25 +123,41 @@ def convert(
         format=model.source.format,
         keras_version=model.source.keras_version,
     )
-    with atomic_target(output) as temp_path:
-        write_bytes_durably(temp_path, data)
-        if verify:
-            report = check_parity(
-                model,
-                data,
-                exported.input_names,
-                exported.output_names,
-                exported.states,
-                tolerance=tolerance,
-                seed=seed,
+
+    def check(onnx_source: bytes | str) -> None:
+        if not verify:
+            return
+        report = check_parity(
+            model,
+            onnx_source,
+            exported.input_names,
+            exported.output_names,
+            exported.states,
+            tolerance=tolerance,
+            seed=seed,
+        )
+        result.parity = report
+        result.max_abs_error = report.max_abs_error
+        if not report.passed:
+            raise ParityError(
+                f"{input_path}: ONNX output differs from Keras by "
+                f"{report.max_abs_error:.3g} (tolerance {tolerance:g}); nothing was written"
             )
-            result.parity = report
-            result.max_abs_error = report.max_abs_error
-            if not report.passed:
-                raise ParityError(
-                    f"{input_path}: ONNX output differs from Keras by "
-                    f"{report.max_abs_error:.3g} (tolerance {tolerance:g}); nothing was written"
-                )
+
+    if external_data or initializer_bytes(exported) > external_data_threshold:
+        with staged_external_model(output, exported.model, force) as staged:
+            # Past 2 GB only paths work: the checker and onnxruntime load the staged file.
+            onnx.checker.check_model(str(staged), full_check=True)
+            check(str(staged))
+        result.external_data = str(external_data_path(output))
+    else:
+        # Serialize once: the checker takes the same bytes (given a ModelProto, it would
+        # serialize the whole model, weights included, a second time).
+        data = exported.model.SerializeToString()
+        onnx.checker.check_model(data, full_check=True)
+        with atomic_target(output) as temp_path:
+            write_bytes_durably(temp_path, data)
+            check(data)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -131,11 +170,12 @@ def verify(
     tolerance: float = DEFAULT_TOLERANCE,
     seed: int = 0,
     allow_nonfinite: bool = False,
+    config_path: str | Path | None = None,
 ) -> ParityReport:
     """Check an existing Keras/ONNX pair, on the user's inputs (.npz) when given."""
     import onnx
 
-    model = load(keras_path, allow_nonfinite)
+    model = load(keras_path, allow_nonfinite, config_path)
     onnx_file = Path(onnx_path)
     if not onnx_file.is_file():
         raise InputFileError(f"{onnx_file}: no such file")
@@ -215,9 +255,9 @@ SHOWN_OPTIONS = (
 )
 
 
-def inspect(path: str | Path) -> InspectResult:
+def inspect(path: str | Path, config_path: str | Path | None = None) -> InspectResult:
     """Describe a Keras file: format, Keras version, and each layer with shapes and options."""
-    model = load(path, allow_nonfinite=True)
+    model = load(path, allow_nonfinite=True, config_path=config_path)
     layers = []
     for layer in model.iter_layers():
         config = layer.config

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import EXIT_INPUT, ConvertError
+from .errors import ConvertError
 
 EXIT_INTERNAL = 3
 
@@ -83,6 +83,14 @@ def reported_errors(debug: bool):
 
 
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Architecture JSON (model.to_json() or a .keras config.json) for a weights-only "
+        "file written by save_weights (.h5 or .weights.h5).",
+    ),
+]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")
 ]
@@ -142,8 +150,22 @@ def convert(
         ),
     ] = False,
     allow_nonfinite: Annotated[
-        bool, typer.Option("--allow-nonfinite", help="Convert even if weights hold NaN or Inf.")
+        bool,
+        typer.Option(
+            "--allow-nonfinite",
+            help="Convert even if weights hold NaN or Inf (combine with --no-verify: NaN "
+            "outputs cannot be compared).",
+        ),
     ] = False,
+    external_data: Annotated[
+        bool,
+        typer.Option(
+            "--external-data",
+            help="Store the weights in OUTPUT.data beside the model. Switches on by itself "
+            "when the weights would push the model past about 1.8 GB.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -164,6 +186,8 @@ def convert(
             force=force,
             state_io=state_io,
             allow_nonfinite=allow_nonfinite,
+            config_path=config,
+            external_data=external_data,
         )
         if as_json:
             _print_json(result.to_dict())
@@ -185,6 +209,7 @@ def verify(
         ),
     ] = None,
     tolerance: Annotated[float, typer.Option(help="Largest absolute difference accepted.")] = 1e-4,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -192,7 +217,9 @@ def verify(
     with reported_errors(debug):
         from .api import verify as api_verify
 
-        report = api_verify(model, onnx_model, inputs=inputs, tolerance=tolerance)
+        report = api_verify(
+            model, onnx_model, inputs=inputs, tolerance=tolerance, config_path=config
+        )
         if as_json:
             from dataclasses import asdict
 
@@ -215,6 +242,7 @@ def verify(
 @app.command()
 def inspect(
     model: Annotated[Path, typer.Argument(help="Keras file to describe.")],
+    config: ConfigOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -222,7 +250,7 @@ def inspect(
     with reported_errors(debug):
         from .api import inspect as api_inspect
 
-        result = api_inspect(model)
+        result = api_inspect(model, config_path=config)
         if as_json:
             _print_json(result.to_dict())
             return
@@ -235,13 +263,16 @@ def inspect(
 from . import cli_batch, cli_explain  # noqa: E402, F401
 
 
+def _terminate(signum, frame) -> None:  # pragma: no cover - exercised by a subprocess test
+    # Unwind normally so temporary outputs are removed on the way out.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    try:
-        app()
-    except SystemExit:
-        raise
-    except BaseException:  # pragma: no cover - typer already reports usage errors
-        sys.exit(EXIT_INPUT)
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
+    app()
 
 
 if __name__ == "__main__":

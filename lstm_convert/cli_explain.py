@@ -105,6 +105,7 @@ def explain(
 def _export(result, exports: list[tuple[Path, str]], width: int, model: Path) -> None:
     """Render into a recording console and save each format atomically."""
     import io
+    import os
 
     from rich.console import Console
 
@@ -113,6 +114,8 @@ def _export(result, exports: list[tuple[Path, str]], width: int, model: Path) ->
 
     console = Console(record=True, width=width, file=io.StringIO(), force_terminal=True)
     print_explain(result, console)
+    umask = os.umask(0)
+    os.umask(umask)
     for path, kind in exports:
         with atomic_target(path) as temp_path:
             if kind == "svg":
@@ -120,3 +123,5 @@ def _export(result, exports: list[tuple[Path, str]], width: int, model: Path) ->
                 console.save_svg(str(temp_path), title=title, clear=False)
             else:
                 console.save_html(str(temp_path), clear=False)
+            # The temporary file is private (0600); give the result the usual mode.
+            os.chmod(temp_path, 0o666 & ~umask)

@@ -93,8 +93,10 @@ class LayerExplanation:
     layer: str
     class_name: str  # the Keras layer's class ("Bidirectional" for both its directions)
     cell: str  # the cell class: LSTM, GRU, SimpleRNN, CuDNNLSTM, CuDNNGRU
-    direction: str  # "forward", "backward" (Bidirectional) or "reverse" (go_backwards)
-    direction_index: int  # index of this direction on ONNX's leading axis
+    direction: str  # Keras's: "forward", or "backward" in a Bidirectional
+    direction_index: int  # index of this direction on the ONNX initializers' leading axis
+    onnx_direction: str  # how the ONNX node runs it: "forward" or "reverse"
+    go_backwards: bool  # Keras runs this direction over the steps last to first
     onnx_op: str
     units: int
     input_size: int
@@ -168,16 +170,42 @@ def select_layers(model: KerasModel, name: str | None) -> list[Layer]:
     return chosen[:1]
 
 
-def directions(layer: Layer) -> list[tuple[str, str, dict[str, Any], list[np.ndarray]]]:
-    """(direction, cell class, cell config, Keras weights) for each direction of ``layer``."""
+@dataclass
+class Direction:
+    """One Keras direction of a recurrent layer."""
+
+    label: str  # "forward" or "backward" (Bidirectional), else "forward"
+    cell: str
+    config: dict[str, Any]
+    weights: list[np.ndarray]
+    runs_backwards: bool  # processes the steps last to first (go_backwards)
+
+
+def directions(layer: Layer) -> list[Direction]:
+    """Each Keras direction of ``layer``: one, or two for a Bidirectional."""
     if layer.class_name != "Bidirectional":
-        label = "reverse" if layer.config.get("go_backwards") else "forward"
-        return [(label, layer.class_name, layer.config, layer.weights)]
+        back = bool(layer.config.get("go_backwards"))
+        return [Direction("forward", layer.class_name, layer.config, layer.weights, back)]
     forward, backward = inner_layer_configs(layer.config)
     n_forward = len(weight_names(forward["class_name"], forward["config"]) or [])
+    fwd_back = bool(forward["config"].get("go_backwards"))
+    # Keras builds the backward copy with go_backwards flipped; an explicit
+    # backward_layer says so itself.
+    if "backward_layer" in layer.config:
+        bwd_back = bool(backward["config"].get("go_backwards", not fwd_back))
+    else:
+        bwd_back = not fwd_back
     return [
-        ("forward", forward["class_name"], forward["config"], layer.weights[:n_forward]),
-        ("backward", backward["class_name"], backward["config"], layer.weights[n_forward:]),
+        Direction(
+            "forward", forward["class_name"], forward["config"], layer.weights[:n_forward], fwd_back
+        ),
+        Direction(
+            "backward",
+            backward["class_name"],
+            backward["config"],
+            layer.weights[n_forward:],
+            bwd_back,
+        ),
     ]
 
 
@@ -185,39 +213,41 @@ def directions(layer: Layer) -> list[tuple[str, str, dict[str, Any], list[np.nda
 
 
 @dataclass
-class WrittenArrays:
-    """A layer's ONNX W, R, B: one array per direction (the initializers' leading axis)."""
+class Written:
+    """One Keras direction's ONNX W, R, B, as written (without the direction axis)."""
 
-    W: list[np.ndarray]  # [G*u, in] each
-    R: list[np.ndarray]  # [G*u, u]
-    B: list[np.ndarray]  # [2*G*u] = [Wb, Rb]
-    names: dict[str, str]
-    attributes: dict[str, Any]
+    W: np.ndarray  # [G*u, in]
+    R: np.ndarray  # [G*u, u]
+    B: np.ndarray  # [2*G*u] = [Wb, Rb]
+    index: int  # position on the initializers' leading (direction) axis
+    shapes: dict[str, list[int]]  # the initializers' full shapes
+    names: dict[str, str]  # W, R, B -> initializer names
+    attributes: dict[str, Any]  # direction, linear_before_reset
     source: str  # "export" or "converter"
 
 
-def initializer_names(layer_name: str) -> dict[str, str]:
-    """The names ``emit_node`` gives a layer's initializers (via the builder's own rules)."""
+def initializer_names(node_name: str) -> dict[str, str]:
+    """The names ``emit_node`` gives a node's initializers (via the builder's own rules)."""
     from .export.builder import GraphBuilder
 
     builder = GraphBuilder(opset=0)
-    return {key: builder.unique(f"{layer_name}_{key}") for key in ("W", "R", "B")}
+    return {key: builder.unique(f"{node_name}_{key}") for key in ("W", "R", "B")}
 
 
-def arrays_from_export(proto: Any, layer_name: str) -> WrittenArrays | None:
-    """The W, R, B inputs of the recurrent node the exporter wrote for ``layer_name``."""
+def _node_arrays(proto: Any, node_name: str) -> tuple[list[np.ndarray], dict, dict] | None:
+    """([W, R, B], initializer names, attributes) of the recurrent node fed by
+    ``<node_name>_W/_R/_B``, or None if the exported graph has no such node."""
     from onnx import helper, numpy_helper
 
-    names = initializer_names(layer_name)
+    names = initializer_names(node_name)
+    wanted = [names["W"], names["R"], names["B"]]
     inits = {init.name: init for init in proto.graph.initializer}
     for node in proto.graph.node:
-        if node.op_type not in ("LSTM", "GRU", "RNN") or len(node.input) < 4:
+        if node.op_type not in ("LSTM", "GRU", "RNN") or list(node.input[1:4]) != wanted:
             continue
-        if list(node.input[1:4]) != [names["W"], names["R"], names["B"]]:
-            continue
-        if not all(name in inits for name in names.values()):
+        if not all(name in inits for name in wanted):
             return None
-        w, r, b = (numpy_helper.to_array(inits[names[key]]) for key in ("W", "R", "B"))
+        arrays = [numpy_helper.to_array(inits[name]) for name in wanted]
         attributes = {
             attr.name: helper.get_attribute_value(attr)
             for attr in node.attribute
@@ -225,35 +255,70 @@ def arrays_from_export(proto: Any, layer_name: str) -> WrittenArrays | None:
         }
         if isinstance(attributes.get("direction"), bytes):
             attributes["direction"] = attributes["direction"].decode()
-        return WrittenArrays(list(w), list(r), list(b), names, attributes, "export")
+        return arrays, names, attributes
     return None
 
 
-def arrays_from_converter(model: KerasModel, layer: Layer, bias_split: str) -> WrittenArrays:
-    """Fallback when the whole model cannot be exported: the converter's own CellSpecs."""
+def _written(arrays: list[np.ndarray], index: int, names: dict, attributes: dict) -> Written:
+    w, r, b = arrays
+    shapes = {key: list(a.shape) for key, a in zip("WRB", arrays, strict=True)}
+    return Written(w[index], r[index], b[index], index, shapes, names, attributes, "export")
+
+
+def arrays_from_export(proto: Any, layer: Layer) -> list[Written] | None:
+    """Each Keras direction's arrays, read from the exported graph's initializers.
+
+    A Bidirectional is one node whose direction 0 runs forward in time (ONNX's rule),
+    or, when its directions differ in size, one node per direction.
+    """
+    dirs = directions(layer)
+    found = _node_arrays(proto, layer.name)
+    if found is not None:
+        arrays, names, attributes = found
+        if len(dirs) == 1:
+            return [_written(arrays, 0, names, attributes)]
+        return [_written(arrays, int(d.runs_backwards), names, attributes) for d in dirs]
+    if len(dirs) == 2:
+        separate = [_node_arrays(proto, f"{layer.name}_{d.label}") for d in dirs]
+        if all(part is not None for part in separate):
+            return [_written(*part[:1], 0, *part[1:]) for part in separate]  # type: ignore[misc]
+    return None
+
+
+def onnx_direction(written: Written) -> str:
+    """How the node runs this direction; masked go_backwards layers run reversed,
+    packed steps forwards, so the node's attribute is the truth."""
+    direction = str(written.attributes.get("direction", "forward"))
+    if direction == "bidirectional":
+        return "reverse" if written.index == 1 else "forward"
+    return direction
+
+
+def arrays_from_converter(model: KerasModel, layer: Layer, bias_split: str) -> list[Written]:
+    """Fallback when the whole model cannot be exported: the converter's own CellSpecs,
+    which are exactly the arrays ``emit_node`` would write."""
     from .export.builder import GraphBuilder
     from .export.context import ConvertOptions, ExportContext
     from .layers.recurrent import build_spec
 
     options = ConvertOptions(bias_split=bias_split, state_io=True)  # type: ignore[arg-type]
     ctx = ExportContext(GraphBuilder(opset=options.opset), options, model.source.keras_major)
-    specs = [
-        build_spec(layer.name, cell, config, weights, ctx)
-        for _, cell, config, weights in directions(layer)
-    ]
-    attributes: dict[str, Any] = dict(specs[0].attrs)
-    if layer.class_name == "Bidirectional":
-        attributes["direction"] = "bidirectional"
-    else:
-        attributes["direction"] = "reverse" if layer.config.get("go_backwards") else "forward"
-    return WrittenArrays(
-        [s.W for s in specs],
-        [s.R for s in specs],
-        [s.B for s in specs],
-        initializer_names(layer.name),
-        attributes,
-        "converter",
-    )
+    dirs = directions(layer)
+    written = []
+    for d in dirs:
+        spec = build_spec(layer.name, d.cell, d.config, d.weights, ctx)
+        attributes: dict[str, Any] = dict(spec.attrs)
+        attributes["direction"] = "reverse" if d.runs_backwards else "forward"
+        index = int(d.runs_backwards) if len(dirs) == 2 else 0
+        shapes = {
+            key: [len(dirs), *np.shape(a)]
+            for key, a in zip("WRB", (spec.W, spec.R, spec.B), strict=True)
+        }
+        names = initializer_names(layer.name)
+        written.append(
+            Written(spec.W, spec.R, spec.B, index, shapes, names, attributes, "converter")
+        )
+    return written
 
 
 # -- Keras's side --------------------------------------------------------------------------
@@ -330,14 +395,18 @@ def cell_activations(cell: str, config: dict[str, Any]) -> dict[str, str]:
 
 
 def equations(
-    cell: str, acts: dict[str, str], bias: KerasBias, shapes: dict[str, str]
+    cell: str, acts: dict[str, str], bias: KerasBias, shapes: dict[str, Any]
 ) -> tuple[list[str], list[str]]:
     g = act_name(acts["activation"])
     s = act_name(acts.get("recurrent_activation", "sigmoid"))
     where = f"W = kernel {shapes['kernel']}, U = recurrent_kernel {shapes['recurrent']}"
+    cudnn = (
+        ["kernel blocks stored in cuDNN layout, read per gate"] if cell.startswith("CuDNN") else []
+    )
     if cell in ("LSTM", "CuDNNLSTM"):
         if bias.kind == "two":
-            head = ["z = x·W + b_in + h·U + b_rec", where, f"b_in, b_rec = bias {shapes['bias']}"]
+            size = f"{shapes['bias']}: [input | recurrent]"
+            head = ["z = x·W + b_in + h·U + b_rec", where, *cudnn, f"b_in, b_rec = bias {size}"]
         else:
             b = "" if bias.kind == "none" else " + b"
             head = [f"z = x·W + h·U{b}", where]
@@ -360,12 +429,14 @@ def equations(
         return keras, onnx
     if cell in ("GRU", "CuDNNGRU"):
         if bias.reset_after:
+            b_in, b_rec = ("bias[0]", "bias[1]") if not cudnn else shapes["halves"]
             keras = [
-                "x_z, x_r, x_h = split(x·W + bias[0], 3)",
-                "u_z, u_r, u_h = split(h·U + bias[1], 3)",
+                f"x_z, x_r, x_h = split(x·W + {b_in}, 3)",
+                f"u_z, u_r, u_h = split(h·U + {b_rec}, 3)",
                 where,
+                *cudnn,
                 f"z = {s}(x_z + u_z)   r = {s}(x_r + u_r)",
-                f"ĥ = {g}(x_h + r⊙u_h)   u_h holds bias[1]'s h part",
+                f"ĥ = {g}(x_h + r⊙u_h)   u_h holds {b_rec}'s h part",
                 "h' = z⊙h + (1 - z)⊙ĥ",
             ]
             onnx = [
@@ -416,20 +487,27 @@ def conclusion(
     def order(source: str, dest: str = "") -> str:
         moved = [row for row in rows if row.moved]
         if not moved:
-            return "the gate order is the same in both, so no block moves"
+            return "the gate order is the same, so no block moves"
         moves = ", ".join(
             f"{row.gate} {source}[{slice_text(row.keras_bias)}] → "
-            f"{dest or target}[{slice_text(row.onnx_wb)}]"
+            f"{(dest or target).strip()}[{slice_text(row.onnx_wb)}]"
             for row in moved
         )
         return f"only the gate order changes, so {moves}"
 
     if cell.startswith("CuDNN"):
         size = gates * units
+        gru_inside = ""
+        if bias.reset_after:
+            gru_inside = (
+                "; the h gate's recurrent bias sits inside r⊙(h·U_h + Rb_h), which ONNX "
+                "computes with linear_before_reset=1"
+            )
         return (
             f"{cell} stores two genuine biases, input bias[:{size}] (added to x·W) and "
             f"recurrent bias[{size}:] (added to h·U): each goes straight to Wb and Rb, nothing "
-            f"is split or merged and --bias-split does not apply; {order('bias')}."
+            f"is split or merged and --bias-split does not apply; in both, "
+            f"{order('', ' ')}{gru_inside}."
         )
     if bias.reset_after:
         return (
@@ -470,18 +548,12 @@ def max_abs(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def explain_direction(
-    layer: Layer,
-    index: int,
-    label: str,
-    cell: str,
-    config: dict[str, Any],
-    weights: list[np.ndarray],
-    written: WrittenArrays,
-    bias_split: str,
+    layer: Layer, direction: Direction, written: Written, bias_split: str
 ) -> LayerExplanation:
+    cell, config, weights = direction.cell, direction.config, direction.weights
     fam = family(cell)
     gates = len(fam.keras_gates)
-    w, r, b = written.W[index], written.R[index], written.B[index]
+    w, r, b = written.W, written.R, written.B
     units = r.shape[-1]
     size = gates * units
     bias = keras_bias(cell, config, weights, size)
@@ -534,7 +606,8 @@ def explain_direction(
     def shape(array: np.ndarray) -> str:
         return "×".join(str(d) for d in np.shape(array))
 
-    shapes = {
+    shapes: dict[str, Any] = {
+        "halves": (f"bias[:{size}]", f"bias[{size}:]"),
         "kernel": shape(weights[0]),
         "recurrent": shape(weights[1]),
         "bias": str(tuple(bias.stored.shape)) if bias.stored is not None else "-",
@@ -550,8 +623,10 @@ def explain_direction(
         layer=layer.name,
         class_name=layer.class_name,
         cell=cell,
-        direction=label,
-        direction_index=index,
+        direction=direction.label,
+        direction_index=written.index,
+        onnx_direction=onnx_direction(written),
+        go_backwards=direction.runs_backwards,
         onnx_op=fam.op,
         units=units,
         input_size=int(w.shape[-1]),
@@ -568,11 +643,7 @@ def explain_direction(
         rb=values(rb_all),
         onnx_attributes=attributes,
         initializers=dict(written.names),
-        onnx_shapes={
-            "W": [len(written.W), *w.shape],
-            "R": [len(written.R), *r.shape],
-            "B": [len(written.B), *b.shape],
-        },
+        onnx_shapes=written.shapes,
         activations=acts,
         rows=rows,
         keras_equations=keras_eq,
@@ -599,25 +670,22 @@ def explain_model(
         options = ConvertOptions(bias_split=bias_split)  # type: ignore[arg-type]
         proto = export_model(model, options).model
     except ConvertError as exc:
-        note = (
-            f"the whole model does not convert ({exc}); the arrays below come from each "
-            "layer's converter, exactly as convert would write them"
-        )
+        try:  # stateful layers convert only with --state-io, which leaves W, R, B alone
+            options = ConvertOptions(bias_split=bias_split, state_io=True)  # type: ignore[arg-type]
+            proto = export_model(model, options).model
+            note = "exported with --state-io, as this model's stateful layers require"
+        except ConvertError:
+            note = (
+                f"the whole model does not convert ({exc}); the arrays below come from each "
+                "layer's converter, exactly as convert would write them"
+            )
     explanations = []
     for keras_layer in chosen:
-        written = arrays_from_export(proto, keras_layer.name) if proto is not None else None
+        written = arrays_from_export(proto, keras_layer) if proto is not None else None
         if written is None:
             written = arrays_from_converter(model, keras_layer, bias_split)
-        for index, (label, cell, config, weights) in enumerate(directions(keras_layer)):
-            if keras_layer.class_name != "Bidirectional":
-                # What the node really does: masked go_backwards layers run forwards
-                # over reversed steps.
-                label = str(written.attributes.get("direction", label))
-            explanations.append(
-                explain_direction(
-                    keras_layer, index, label, cell, config, weights, written, bias_split
-                )
-            )
+        for direction, arrays in zip(directions(keras_layer), written, strict=True):
+            explanations.append(explain_direction(keras_layer, direction, arrays, bias_split))
     return ExplainResult(
         path=str(model.source.path),
         format=model.source.format,
@@ -645,7 +713,7 @@ def explain(path: str | Path, layer: str | None = None, bias_split: str = "wb") 
 
 SNIPPET_ACTIVATIONS = {
     "sigmoid": "def sigmoid(v):\n    return 1.0 / (1.0 + np.exp(-v))\n",
-    "tanh": "def tanh(v):\n    return np.tanh(v)\n",
+    "tanh": "tanh = np.tanh\n",
     "relu": "def relu(v):\n    return np.maximum(v, 0.0)\n",
     "linear": "def linear(v):\n    return v\n",
     "softsign": "def softsign(v):\n    return v / (1.0 + np.abs(v))\n",
@@ -669,18 +737,26 @@ def _activation_source(name: str, keras_major: int) -> str:
 
 
 def _array_literal(name: str, array: np.ndarray, comment: str) -> str:
+    """``name = np.array([...])`` with rows wrapped at about 96 characters."""
+    import textwrap
+
     array = np.asarray(array)
     dtype = "float64" if array.dtype == np.float64 else "float32"
 
     def number(v: float) -> str:
+        # The shortest text that reads back as the same float32 (or float64).
         return str(np.float32(v)) if dtype == "float32" else repr(float(v))
 
+    def row(values: np.ndarray, indent: str) -> str:
+        text = "[" + ", ".join(number(v) for v in values) + "]"
+        return textwrap.fill(text, 96, initial_indent=indent, subsequent_indent=indent + " ")
+
     if array.ndim == 1:
-        body = "[" + ", ".join(number(v) for v in array) + "]"
+        body = row(array, "    ")
     else:
-        inner = ",\n    ".join("[" + ", ".join(number(v) for v in row) + "]" for row in array)
-        body = "[\n    " + inner + ",\n]"
-    return f"{name} = np.array({body}, dtype=np.{dtype})  # {comment}\n"
+        body = ",\n".join(row(r, "    ") for r in array)
+        body = "    [\n" + textwrap.indent(body, "    ") + ",\n    ]"
+    return f"{name} = np.array(  # {comment}\n{body},\n    dtype=np.{dtype},\n)\n"
 
 
 def numpy_snippet(
@@ -697,69 +773,70 @@ def numpy_snippet(
     model = load(path)
     layers = select_layers(model, layer)
     candidates = [
-        (keras_layer, label, config, weights)
+        (keras_layer, d.config, d.weights)
         for keras_layer in layers
-        for label, cell, config, weights in directions(keras_layer)[:1]
-        if cell == "LSTM"
+        for d in directions(keras_layer)[:1]
+        if d.cell == "LSTM"
     ]
     if not candidates:
         what = ", ".join(f"{lyr.name} ({lyr.class_name})" for lyr in layers)
         raise UnsupportedModelError(
             f"--numpy writes one step of a Keras LSTM; no LSTM layer among: {what}"
         )
-    keras_layer, label, config, weights = candidates[0]
+    keras_layer, config, weights = candidates[0]
     kernel, recurrent = weights[0], weights[1]
-    features, units = kernel.shape[0], recurrent.shape[0]
-    use_bias = config.get("use_bias", True) and len(weights) > 2
+    n_in, units = kernel.shape[0], recurrent.shape[0]
+    g = 4 * units
+    use_bias = bool(config.get("use_bias", True)) and len(weights) > 2
     acts = cell_activations("LSTM", config)
     gate_fn, act_fn = acts["recurrent_activation"], acts["activation"]
     major = model.source.keras_major
-    functions = "".join(
-        _activation_source(name, major) + "\n\n" for name in dict.fromkeys((gate_fn, act_fn))
+    functions = "\n".join(
+        _activation_source(name, major) for name in dict.fromkeys((gate_fn, act_fn))
     )
-    where = "the forward LSTM of Bidirectional" if keras_layer.class_name == "Bidirectional" else ""
-    title = f"layer {keras_layer.name!r}" + (f" ({where})" if where else "")
-    total = sum(int(np.size(a)) for a in weights[:3])
-    bias_note = "bias (4*units,)" if use_bias else "no bias (use_bias=False): zeros"
-    lines = [
-        f"# One Keras LSTM step for {title} of {Path(path).name},",
-        "# computed with NumPy from the arrays stored in the file.",
-        f"# kernel ({features}, 4*{units}), recurrent_kernel ({units}, 4*{units}), {bias_note}:",
-        "# the 4 gate blocks sit side by side in Keras order i, f, c, o (ONNX uses i, o, f, c).",
+    bidirectional = keras_layer.class_name == "Bidirectional"
+    title = f"layer {keras_layer.name!r}" + (" (its forward LSTM)" if bidirectional else "")
+    bias_shape = f"bias ({g},)" if use_bias else "no bias (use_bias=False)"
+    out = [
+        f"# One Keras LSTM step for {title} of {Path(path).name}, in plain NumPy,",
+        "# from the arrays stored in the file. Keras keeps the 4 gates side by side:",
+        f"# kernel ({n_in}, {g}) = (input, 4*units), recurrent_kernel ({units}, {g}) = "
+        f"(units, 4*units), {bias_shape},",
+        "# each split into blocks of units columns in the order i, f, c, o (ONNX: i, o, f, c).",
         "import numpy as np",
         "",
     ]
-    if total <= inline_limit:
-        arrays = _array_literal("kernel", kernel, f"({features}, {4 * units})")
-        arrays += _array_literal("recurrent_kernel", recurrent, f"({units}, {4 * units})")
+    if sum(int(np.size(a)) for a in weights[:3]) <= inline_limit:
+        out.append(_array_literal("kernel", kernel, f"({n_in}, {g})"))
+        out.append(_array_literal("recurrent_kernel", recurrent, f"({units}, {g})"))
         if use_bias:
-            arrays += _array_literal("bias", weights[2], f"({4 * units},)")
+            out.append(_array_literal("bias", weights[2], f"({g},)"))
     else:
-        arrays = (
-            "from lstm_convert.api import load  # reads .h5 and .keras without TensorFlow\n\n"
-            f"model = load({str(path)!r})\n"
-            f"layer = next(lyr for lyr in model.iter_layers() if lyr.name == {keras_layer.name!r})\n"
-        )
-        names = "kernel, recurrent_kernel, bias" if use_bias else "kernel, recurrent_kernel"
-        count = 3 if use_bias else 2
-        pick = f"[:{count}]" if keras_layer.class_name == "Bidirectional" else ""
-        arrays += f"{names} = layer.weights{pick}\n"
+        names = "kernel, recurrent_kernel" + (", bias" if use_bias else "")
+        pick = f"[:{3 if use_bias else 2}]" if bidirectional else ""
+        out += [
+            "from lstm_convert.api import load  # reads .h5 and .keras without TensorFlow",
+            "",
+            f"model = load({str(path)!r})",
+            f"layer = next(lyr for lyr in model.iter_layers() if lyr.name == {keras_layer.name!r})",
+            f"{names} = layer.weights{pick}",
+            "",
+        ]
     if not use_bias:
-        arrays += f"bias = np.zeros({4 * units}, dtype=kernel.dtype)  # use_bias=False\n"
-    lines.append(arrays)
-    lines.append(functions.rstrip("\n") + "\n\n")
-    lines += [
+        out.append(f"bias = np.zeros({g}, dtype=kernel.dtype)  # use_bias=False\n")
+    out += [
+        functions,
         "rng = np.random.default_rng(0)",
-        f"x = rng.standard_normal((1, {features})).astype(np.float32)  # one time step, batch 1",
-        f"h0 = rng.standard_normal((1, {units})).astype(np.float32)  # previous output h",
-        f"c0 = rng.standard_normal((1, {units})).astype(np.float32)  # previous cell state c",
+        f"x = rng.standard_normal((1, {n_in})).astype(np.float32)  # (batch, input): one step",
+        f"h0 = rng.standard_normal((1, {units})).astype(np.float32)  # (batch, units): last output",
+        f"c0 = rng.standard_normal((1, {units})).astype(np.float32)  # (batch, units): cell state",
         "",
-        f"z = x @ kernel + h0 @ recurrent_kernel + bias  # (1, {4 * units}): one bias, added once",
-        "z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)  # Keras gate order: i, f, c, o",
+        f"z = x @ kernel + h0 @ recurrent_kernel + bias  # (1, {g}): the one bias, added once",
+        f"z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)  # Keras order i, f, c, o: (1, {units})",
         f"i, f, o = {gate_fn}(z_i), {gate_fn}(z_f), {gate_fn}(z_o)",
         f"c = f * c0 + i * {act_fn}(z_c)",
         f"h = o * {act_fn}(c)",
         'print("h =", h)',
         'print("c =", c)',
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(out) + "\n"

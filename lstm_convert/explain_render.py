@@ -84,6 +84,7 @@ def gate_table(exp: LayerExplanation, width: int) -> Table:
         # Narrow terminals: no vertical rules and no "moved" column, so the rest fits.
         **({"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False} if narrow else {}),
     )
+
     def column(header: str) -> None:
         table.add_column(Text(header), overflow="fold")
 
@@ -196,9 +197,14 @@ def equations_panel(exp: LayerExplanation) -> Table:
 
 
 def layer_heading(exp: LayerExplanation) -> Text:
-    where = f" [{exp.direction}]" if exp.class_name == "Bidirectional" else ""
-    if exp.direction == "reverse":
+    if exp.class_name == "Bidirectional":
+        where = f" [{exp.direction} → ONNX direction {exp.direction_index}, {exp.onnx_direction}]"
+    elif exp.go_backwards and exp.onnx_direction == "reverse":
         where = " [go_backwards: ONNX direction=reverse]"
+    elif exp.go_backwards:
+        where = " [go_backwards: ONNX runs the reversed steps forwards]"
+    else:
+        where = ""
     inner = f"{exp.cell} in {exp.class_name}" if exp.cell != exp.class_name else exp.cell
     return Text(
         f"layer {exp.layer!r}{where}: {inner}({exp.units}), input {exp.input_size} → "

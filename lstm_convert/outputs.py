@@ -49,6 +49,45 @@ def atomic_target(final_path: Path):
             temp_path.unlink()
 
 
+def external_data_path(output: Path) -> Path:
+    return output.with_name(output.name + ".data")
+
+
+@contextlib.contextmanager
+def staged_external_model(final_path: Path, proto, force: bool):
+    """Stage a model whose weights live in ``<name>.data`` beside it; yield its path.
+
+    Both files are written to a private folder in the target directory and checked
+    there; on success the data file is moved into place first, then the model, so the
+    model file never names data that is not there yet.
+    """
+    import shutil
+
+    import onnx
+
+    data_path = external_data_path(final_path)
+    if data_path.exists() and not force:
+        raise OutputPathError(f"{data_path}: already exists (pass --force to overwrite)")
+    stage = Path(
+        tempfile.mkdtemp(prefix=f".{final_path.name}.", suffix=".part", dir=final_path.parent)
+    )
+    try:
+        staged = stage / final_path.name
+        onnx.save_model(
+            proto,
+            str(staged),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=data_path.name,
+            size_threshold=1024,
+        )
+        yield staged
+        os.replace(stage / data_path.name, data_path)
+        os.replace(staged, final_path)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def write_bytes_durably(path: Path, data: bytes) -> None:
     with open(path, "wb") as handle:
         handle.write(data)

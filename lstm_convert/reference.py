@@ -374,6 +374,13 @@ def ref_tf_op(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) ->
     return ref_not_equal(ctx, layer, inputs, call)
 
 
+@reference("Any")
+def ref_any(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    axis = layer.config.get("axis", -1)
+    keep = bool(layer.config.get("keepdims", False))
+    return [Value(np.any(inputs[0].data, axis=axis, keepdims=keep))]
+
+
 @reference("Masking")
 def ref_masking(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     x = np.asarray(inputs[0].data, np.float64)

@@ -70,5 +70,7 @@ WEIGHTLESS_CLASSES = frozenset(
         "GlobalAveragePooling1D",
         "GlobalMaxPooling1D",
         "NotEqual",
+        "Any",
+        "TFOpLambda",
     }
 )

@@ -77,6 +77,26 @@ def not_equal(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
 # Keras 3 writes ``keras.ops.not_equal`` as an op layer of class NotEqual.
 converter("NotEqual")(not_equal)
 
+
+@converter("Any")
+def convert_any(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call) -> list[Tensor]:
+    """Keras 3's ``keras.ops.any`` op layer (how a Functional Masking computes its mask)."""
+    x = inputs[0]
+    axis = layer.config.get("axis", -1)
+    keep = bool(layer.config.get("keepdims", False))
+    if not isinstance(axis, int):
+        raise UnsupportedModelError(f"layer {layer.name!r}: Any over several axes")
+    b = ctx.builder
+    as_int = b.op("Cast", [x.name], layer.name, to=TensorProto.INT32)
+    reduced = reduce(ctx, "ReduceMax", as_int, [axis], layer.name, int(keep))
+    value = b.op("Cast", [reduced], layer.name, to=TensorProto.BOOL)
+    position = axis % x.rank
+    shape = tuple(d for i, d in enumerate(x.shape) if i != position or keep)
+    if keep:
+        shape = tuple(1 if i == position else d for i, d in enumerate(x.shape))
+    return [Tensor(value, shape, "bool")]
+
+
 # tf.keras writes TF ops as TFOpLambda with a function *name* (data, not code). Only
 # names on this list are converted; nothing is ever imported or unmarshalled.
 TF_OPS = {"math.not_equal": not_equal}

@@ -34,8 +34,29 @@ def sniff(path: str | os.PathLike[str]) -> str:
     raise InputFileError(f"{file}: is neither HDF5 nor a .keras zip archive")
 
 
-def read_model(path: str | os.PathLike[str]) -> KerasModel:
-    """Read a Keras model file (Keras 1/2/3 ``.h5`` or ``.keras``) into a neutral model."""
+MAX_CONFIG_FILE_BYTES = 32 * 1024 * 1024
+
+
+def read_config_file(path: str | os.PathLike[str]) -> object:
+    """An architecture given separately: ``model.to_json()`` output or a .keras config.json."""
+    from .common import load_json
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputFileError(f"{file}: no such config file")
+    if file.stat().st_size > MAX_CONFIG_FILE_BYTES:
+        raise InputFileError(f"{file}: config file is larger than {MAX_CONFIG_FILE_BYTES} bytes")
+    return load_json(file.read_bytes(), str(file))
+
+
+def read_model(
+    path: str | os.PathLike[str], config_path: str | os.PathLike[str] | None = None
+) -> KerasModel:
+    """Read a Keras model file (Keras 1/2/3 ``.h5`` or ``.keras``) into a neutral model.
+
+    ``config_path`` pairs a weights-only file (``save_weights`` .h5 or Keras 3
+    ``.weights.h5``) with its architecture.
+    """
     kind = sniff(path)
     text_path = str(path)
     if kind == "zip":
@@ -46,12 +67,21 @@ def read_model(path: str | os.PathLike[str]) -> KerasModel:
 
     import h5py
 
-    from .legacy_h5 import read_legacy_h5, require_full_model
+    from .common import WeightBudget
+    from .legacy_h5 import read_legacy_h5, read_weights_only, require_full_model, weights_only_kind
 
     try:
         h5file = h5py.File(text_path, "r")
     except (OSError, ValueError) as exc:
         raise InputFileError(f"{text_path}: HDF5 file cannot be opened ({exc})") from None
+    budget = WeightBudget(Path(path).stat().st_size)
     with h5file:
+        if config_path is not None:
+            if weights_only_kind(h5file) is None:
+                raise InputFileError(
+                    f"{text_path}: --config is only for weights-only files; this file "
+                    "already holds its architecture"
+                )
+            return read_weights_only(h5file, text_path, read_config_file(config_path), budget)
         require_full_model(h5file)
-        return read_legacy_h5(h5file, text_path)
+        return read_legacy_h5(h5file, text_path, budget)

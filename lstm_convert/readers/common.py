@@ -39,6 +39,32 @@ def load_json(text: str | bytes, what: str) -> Any:
         return json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{what} is not valid JSON ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise InputFileError(f"{what} is nested absurdly deep") from None
+
+
+class WeightBudget:
+    """Refuse datasets that claim more bytes than their container could hold.
+
+    Keras never compresses weights, so a dataset declaring far more than the file's size
+    is damaged or hostile; checking the declared shape first means nothing huge is
+    ever allocated.
+    """
+
+    def __init__(self, container_bytes: int) -> None:
+        self.remaining = 2 * container_bytes + 1024 * 1024
+
+    def read(self, dataset: Any) -> np.ndarray:
+        dtype = dataset.dtype
+        if dtype.kind not in "fiub":
+            raise WeightsError(f"weight {dataset.name} holds {dtype}, not numbers")
+        declared = int(np.prod(dataset.shape, dtype=np.float64) * dtype.itemsize)
+        if declared > self.remaining:
+            raise WeightsError(
+                f"weight {dataset.name} declares {declared} bytes, more than the file holds"
+            )
+        self.remaining -= declared
+        return np.asarray(dataset)
 
 
 def assign_weights(layer: Layer, arrays: list[np.ndarray], names: list[str]) -> None:

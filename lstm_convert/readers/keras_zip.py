@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputFileError, WeightsError
 from ..model import KerasModel, Layer, SourceInfo
 from ..weightspec import MODEL_CLASSES, inner_layer_configs
-from .common import assign_weights, load_json
+from .common import WeightBudget, assign_weights, load_json
 from .config import parse_model_config
 
 CONFIG_MEMBER = "config.json"
@@ -71,7 +71,7 @@ def read_keras_zip(data: io.BufferedIOBase | str, path: str, archive_size: int) 
     with h5file:
         root = _layers_root(h5file)
         if root is not None:
-            read_model_weights(root, model)
+            read_model_weights(root, model, WeightBudget(len(weights)))
     return model
 
 
@@ -91,7 +91,7 @@ def snake_case(name: str) -> str:
     return "private" + insecure
 
 
-def read_model_weights(layers_group: Any, model: KerasModel) -> None:
+def read_model_weights(layers_group: Any, model: KerasModel, budget: WeightBudget) -> None:
     used: dict[str, int] = {}
     for layer in model.layers:
         if layer.class_name == "InputLayer" and model.class_name == "Sequential":
@@ -109,9 +109,9 @@ def read_model_weights(layers_group: Any, model: KerasModel) -> None:
         _check_name(group, layer)
         if layer.submodel is not None:
             if "layers" in group:
-                read_model_weights(group["layers"], layer.submodel)
+                read_model_weights(group["layers"], layer.submodel, budget)
             continue
-        arrays = collect_vars(group, layer.class_name, layer.config)
+        arrays = collect_vars(group, layer.class_name, layer.config, budget)
         assign_weights(layer, arrays, [f"{key}/{i}" for i in range(len(arrays))])
 
 
@@ -129,28 +129,30 @@ def _check_name(group: Any, layer: Layer) -> None:
         )
 
 
-def collect_vars(group: Any, class_name: str, config: dict[str, Any]) -> list[np.ndarray]:
+def collect_vars(
+    group: Any, class_name: str, config: dict[str, Any], budget: WeightBudget
+) -> list[np.ndarray]:
     """A layer's arrays in Keras's ``layer.weights`` order."""
     arrays = []
     if "vars" in group:
         vars_group = group["vars"]
         index = 0
         while str(index) in vars_group:
-            arrays.append(np.asarray(vars_group[str(index)]))
+            arrays.append(budget.read(vars_group[str(index)]))
             index += 1
         if index != len(vars_group):
             raise WeightsError(f"unexpected entries in {vars_group.name}")
     if "cell" in group:
-        arrays.extend(collect_vars(group["cell"], "", {}))
+        arrays.extend(collect_vars(group["cell"], "", {}, budget))
     if class_name == "Bidirectional":
         forward, backward = inner_layer_configs(config)
         for child, entry in (("forward_layer", forward), ("backward_layer", backward)):
             if child not in group:
                 raise WeightsError(f"Bidirectional weights lack {child}")
-            arrays.extend(collect_vars(group[child], entry["class_name"], entry["config"]))
+            arrays.extend(collect_vars(group[child], entry["class_name"], entry["config"], budget))
     elif class_name == "TimeDistributed" and "layer" in group:
         inner = config["layer"]
-        arrays.extend(collect_vars(group["layer"], inner["class_name"], inner["config"]))
+        arrays.extend(collect_vars(group["layer"], inner["class_name"], inner["config"], budget))
     elif class_name in MODEL_CLASSES:
         raise WeightsError("nested model weights must be read through read_model_weights")
     return arrays

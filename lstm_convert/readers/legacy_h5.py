@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
 from ..errors import InputFileError, WeightsError
 from ..model import KerasModel, SourceInfo
 from . import keras1 as keras1_format
-from .common import assign_weights, decode_attr, load_json, read_chunked_attr
+from .common import WeightBudget, assign_weights, decode_attr, load_json, read_chunked_attr
 from .config import parse_model_config
 
 
@@ -23,7 +22,7 @@ def keras_version_of(h5file: Any) -> str:
     return str(version or "")
 
 
-def read_legacy_h5(h5file: Any, path: str) -> KerasModel:
+def read_legacy_h5(h5file: Any, path: str, budget: WeightBudget) -> KerasModel:
     raw_config = decode_attr(h5file.attrs["model_config"])
     model_config = load_json(raw_config, "the file's model_config")
     version = keras_version_of(h5file)
@@ -34,11 +33,16 @@ def read_legacy_h5(h5file: Any, path: str) -> KerasModel:
     backend = str(decode_attr(h5file.attrs.get("backend", "")))
     source = SourceInfo(path=path, format=fmt, keras_version=version, backend=backend)
     model = parse_model_config(model_config, source)
-    keras1 = fmt == "keras1-h5"
-    if keras1:
+    if fmt == "keras1-h5":
         keras1_format.normalize_model(model)
 
-    weights_root = h5file.get("model_weights", h5file)
+    read_indexed_weights(h5file.get("model_weights", h5file), model, budget)
+    return model
+
+
+def read_indexed_weights(weights_root: Any, model: KerasModel, budget: WeightBudget) -> None:
+    """Weights through the file's own index: ``layer_names``, then each ``weight_names``."""
+    keras1 = model.source.format == "keras1-h5"
     stored = set(read_chunked_attr(weights_root.attrs, "layer_names"))
     for layer in model.layers:
         if layer.name not in stored:
@@ -49,31 +53,61 @@ def read_legacy_h5(h5file: Any, path: str) -> KerasModel:
         for weight_name in names:
             if weight_name not in group:
                 raise WeightsError(f"layer {layer.name!r} lists weight {weight_name!r} not found")
-            arrays.append(np.asarray(group[weight_name]))
+            arrays.append(budget.read(group[weight_name]))
         if keras1:
             arrays = keras1_format.regroup_weights(layer, arrays)
             names = names if len(names) == len(arrays) else ["kernel", "recurrent_kernel", "bias"]
         assign_weights(layer, arrays, names)
-    return model
 
 
 def _looks_like_keras1(raw_config: str) -> bool:
     return '"output_dim"' in raw_config or '"inner_activation"' in raw_config
 
 
-def describe_weights_only(h5file: Any) -> str | None:
-    """A hint when the HDF5 file holds weights but no architecture."""
+def weights_only_kind(h5file: Any) -> str | None:
+    """ "keras2" for save_weights files, "keras3" for .weights.h5, None otherwise."""
+    if "model_config" in h5file.attrs:
+        return None
     if "layer_names" in h5file.attrs or "layer_names0" in h5file.attrs:
-        return "it holds weights only (save_weights); pass the architecture with --config"
-    if "layers" in h5file and "model_config" not in h5file.attrs:
-        return "it is a Keras 3 .weights.h5 (weights only); pass the architecture with --config"
+        return "keras2"
+    if "layers" in h5file or "_layer_checkpoint_dependencies" in h5file:
+        return "keras3"
     return None
+
+
+def read_weights_only(
+    h5file: Any, path: str, model_config: Any, budget: WeightBudget
+) -> KerasModel:
+    """A weights-only HDF5 paired with an architecture given separately (--config)."""
+    kind = weights_only_kind(h5file)
+    if kind == "keras2":
+        version = keras_version_of(h5file) or "2"
+        fmt = "keras3-h5" if version.startswith("3") else "keras2-h5"
+        source = SourceInfo(path=path, format=f"{fmt}+config", keras_version=version)
+        model = parse_model_config(model_config, source)
+        read_indexed_weights(h5file, model, budget)
+        return model
+    from .keras_zip import read_model_weights
+
+    source = SourceInfo(path=path, format="keras3-weights+config", keras_version="3")
+    model = parse_model_config(model_config, source)
+    root = h5file["layers"] if "layers" in h5file else h5file["_layer_checkpoint_dependencies"]
+    read_model_weights(root, model, budget)
+    return model
 
 
 def require_full_model(h5file: Any) -> None:
     if "model_config" in h5file.attrs:
         return
-    hint = describe_weights_only(h5file)
-    if hint:
-        raise InputFileError(f"HDF5 file has no model architecture: {hint}")
+    kind = weights_only_kind(h5file)
+    if kind == "keras2":
+        raise InputFileError(
+            "HDF5 file holds weights only (save_weights), no architecture: "
+            "pass the model's JSON config with --config config.json"
+        )
+    if kind == "keras3":
+        raise InputFileError(
+            "file is a Keras 3 .weights.h5 (weights only), no architecture: "
+            "pass the model's config.json with --config config.json"
+        )
     raise InputFileError("HDF5 file is not a Keras model (no model_config attribute)")
