@@ -60,9 +60,7 @@ def _key(name: str) -> str:
 def _run_keras(*args: str) -> None:
     python = keras_python()
     if python is None:
-        raise RuntimeError(
-            "no Keras venv: set LSTM_CONVERT_KERAS_PYTHON or create /tmp/keras-venv"
-        )
+        raise RuntimeError("no Keras venv: set LSTM_CONVERT_KERAS_PYTHON or create /tmp/keras-venv")
     result = subprocess.run(
         [python, str(Path(__file__).resolve()), *args],
         env=keras_env(),
@@ -201,8 +199,8 @@ def _generate(name: str, out: str) -> None:
 
 
 def _tf2onnx(source: str, out: str, opset: str) -> None:
-    import tf_keras as keras
     import tf2onnx
+    import tf_keras as keras
 
     model = keras.models.load_model(source, compile=False)
     tf2onnx.convert.from_keras(model, opset=int(opset), output_path=out)

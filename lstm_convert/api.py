@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,18 +49,29 @@ class ConvertResult:
         return data
 
 
+@contextlib.contextmanager
+def untrusted_input(path: str | Path, what: str):
+    """Everything derived from a file is untrusted: whatever h5py, zipfile, json, onnx or
+    onnxruntime raise while handling it becomes one InputFileError, so only our own
+    error types ever reach the caller."""
+    try:
+        yield
+    except ConvertError:
+        raise
+    except MemoryError:
+        raise InputFileError(f"{path}: {what} (it needs more memory than is available)") from None
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        detail = f"{exc.__class__.__name__}: {text[0][:200]}" if text else exc.__class__.__name__
+        raise InputFileError(f"{path}: {what} ({detail})") from exc
+
+
 def load(
     path: str | Path, allow_nonfinite: bool = False, config_path: str | Path | None = None
 ) -> KerasModel:
     """Read a Keras file into the neutral model, refusing non-finite weights by default."""
-    try:
+    with untrusted_input(path, "damaged or not a Keras model"):
         model = read_model(path, config_path)
-    except ConvertError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
-        # h5py and zipfile raise these for damaged files.
-        detail = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
-        raise InputFileError(f"{path}: damaged or not a Keras model ({detail})") from None
     if not allow_nonfinite:
         for layer in model.iter_layers():
             for array in layer.weights:
@@ -76,7 +88,8 @@ EXTERNAL_DATA_THRESHOLD = int(1.8 * 1024**3)
 
 
 def build_onnx(model: KerasModel, options: ConvertOptions) -> ExportResult:
-    return export_model(model, options)
+    with untrusted_input(model.source.path, "the model config is malformed or inconsistent"):
+        return export_model(model, options)
 
 
 def initializer_bytes(exported: ExportResult) -> int:
@@ -127,15 +140,16 @@ def convert(
     def check(onnx_source: bytes | str) -> None:
         if not verify:
             return
-        report = check_parity(
-            model,
-            onnx_source,
-            exported.input_names,
-            exported.output_names,
-            exported.states,
-            tolerance=tolerance,
-            seed=seed,
-        )
+        with untrusted_input(input_path, "the converted model cannot be run"):
+            report = check_parity(
+                model,
+                onnx_source,
+                exported.input_names,
+                exported.output_names,
+                exported.states,
+                tolerance=tolerance,
+                seed=seed,
+            )
         result.parity = report
         result.max_abs_error = report.max_abs_error
         if not report.passed:
@@ -147,7 +161,8 @@ def convert(
     if external_data or initializer_bytes(exported) > external_data_threshold:
         with staged_external_model(output, exported.model, force) as staged:
             # Past 2 GB only paths work: the checker and onnxruntime load the staged file.
-            onnx.checker.check_model(str(staged), full_check=True)
+            with untrusted_input(input_path, "the model config yields an invalid ONNX graph"):
+                onnx.checker.check_model(str(staged), full_check=True)
             check(str(staged))
         result.external_data = str(external_data_path(output))
     else:
@@ -186,23 +201,25 @@ def verify(
     initializer_names = {init.name for init in proto.graph.initializer}
     input_names = [i.name for i in proto.graph.input if i.name not in initializer_names]
     output_names = [o.name for o in proto.graph.output]
-    states = _states_from_graph(model, input_names, output_names)
+    with untrusted_input(keras_path, "the model config is malformed or inconsistent"):
+        states = _states_from_graph(model, input_names, output_names)
     arrays = (
         load_inputs(inputs, [n for n in input_names if n not in {s.input_name for s in states}])
         if inputs
         else None
     )
-    return check_parity(
-        model,
-        str(onnx_file),
-        input_names,
-        output_names,
-        states,
-        inputs=arrays,
-        tolerance=tolerance,
-        seed=seed,
-        source=str(inputs) if inputs else "random",
-    )
+    with untrusted_input(onnx_file, "the ONNX model cannot be run on this Keras model's inputs"):
+        return check_parity(
+            model,
+            str(onnx_file),
+            input_names,
+            output_names,
+            states,
+            inputs=arrays,
+            tolerance=tolerance,
+            seed=seed,
+            source=str(inputs) if inputs else "random",
+        )
 
 
 def _states_from_graph(model: KerasModel, input_names: list[str], output_names: list[str]):

@@ -114,3 +114,20 @@ def call_refs(call: Call) -> list[TensorRef]:
         elif isinstance(value, list):
             refs.extend(v for v in value if isinstance(v, TensorRef))
     return refs
+
+
+def constant_operand(layer: Layer, call: Call) -> Any:
+    """The non-tensor operand of an op layer such as ``keras.ops.not_equal(x, 0)``.
+
+    Keras 3 keeps it among the positional args; tf.keras's TFOpLambda as ``y``.
+    """
+    for key in ("x2", "y"):
+        value = call.kwargs.get(key)
+        if value is not None and not isinstance(value, (TensorRef, list, dict)):
+            return value
+    values = call.kwargs.get("args")
+    if isinstance(values, list) and values and isinstance(values[-1], (int, float)):
+        return values[-1]
+    from .errors import UnsupportedModelError
+
+    raise UnsupportedModelError(f"layer {layer.name!r}: cannot find the value compared against")

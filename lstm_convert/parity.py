@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputFileError
-from .export.builder import BATCH
 from .export.context import StateIO
 from .model import KerasModel
 from .reference import run_reference

@@ -15,7 +15,7 @@ import numpy as np
 from . import keras_layouts
 from .activations import hard_sigmoid_slope, keras_activation_name
 from .errors import UnsupportedModelError
-from .model import Call, KerasModel, Layer, TensorRef, call_order
+from .model import Call, KerasModel, Layer, TensorRef, call_order, constant_operand
 from .weightspec import inner_layer_configs, weight_names
 
 Array = np.ndarray
@@ -390,14 +390,8 @@ def ref_masking(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) 
 
 @reference("NotEqual")
 def ref_not_equal(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
-    other = inputs[1].data if len(inputs) > 1 else _scalar_operand(layer, call)
+    other = inputs[1].data if len(inputs) > 1 else constant_operand(layer, call)
     return [Value(np.not_equal(inputs[0].data, other))]
-
-
-def _scalar_operand(layer: Layer, call: Call) -> Any:
-    from .layers.masking import constant_operand
-
-    return constant_operand(layer, call)
 
 
 @reference("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")

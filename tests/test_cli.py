@@ -139,7 +139,9 @@ def test_supported_opsets(runner, tmp_path, opset):
 
 
 def test_old_opset_is_refused(runner, tmp_path):
-    result = runner.invoke(app, ["convert", str(SEED), "-o", str(tmp_path / "x.onnx"), "--opset", "13"])
+    result = runner.invoke(
+        app, ["convert", str(SEED), "-o", str(tmp_path / "x.onnx"), "--opset", "13"]
+    )
     assert result.exit_code == 2
     assert "opset 13" in result.stderr
 
@@ -148,9 +150,7 @@ def test_verify_an_existing_pair_on_user_inputs(runner, tmp_path):
     out = tmp_path / "seed.onnx"
     assert runner.invoke(app, ["convert", str(SEED), "-o", str(out)]).exit_code == 0
     inputs = SAMPLES / "seed_lstm.npz"
-    result = runner.invoke(
-        app, ["verify", str(SEED), str(out), "--inputs", str(inputs), "--json"]
-    )
+    result = runner.invoke(app, ["verify", str(SEED), str(out), "--inputs", str(inputs), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["passed"] and report["source"] == str(inputs)
@@ -230,3 +230,30 @@ def test_stateful_model_needs_state_io(runner, tmp_path):
     assert result.exit_code == 0, result.output
     names = [o.name for o in onnx.load(str(out)).graph.output]
     assert any(name.endswith("_h_out") for name in names)
+
+
+@pytest.mark.parametrize(
+    "generation, name",
+    [("tfkeras", "weights_only_lstm.h5"), ("keras3", "weights_only_bigru_fn.weights.h5")],
+)
+def test_weights_only_file_pairs_with_config(runner, tmp_path, generation, name):
+    weights = SAMPLES.parent / "tests" / "fixtures" / generation / name
+    config = weights.parent / (name.split(".")[0] + ".config.json")
+    out = tmp_path / "w.onnx"
+    result = runner.invoke(app, ["convert", str(weights), "-o", str(out)])
+    assert result.exit_code == 2 and "--config" in result.stderr
+    result = runner.invoke(
+        app, ["convert", str(weights), "-o", str(out), "--config", str(config), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["format"].endswith("+config")
+    result = runner.invoke(app, ["inspect", str(weights), "--config", str(config)])
+    assert result.exit_code == 0
+
+
+def test_config_is_refused_for_a_full_model(runner, tmp_path):
+    config = SAMPLES.parent / "tests" / "fixtures" / "tfkeras" / "weights_only_lstm.config.json"
+    result = runner.invoke(
+        app, ["convert", str(SEED), "-o", str(tmp_path / "x.onnx"), "--config", str(config)]
+    )
+    assert result.exit_code == 2 and "weights-only" in result.stderr

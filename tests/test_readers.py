@@ -55,7 +55,9 @@ def _same_model_pairs():
     for entry in manifest():
         files = entry["files"]
         if len(files) == 2:
-            yield pytest.param(ROOT / files[0], ROOT / files[1], id=entry["generation"] + "/" + entry["name"])
+            yield pytest.param(
+                ROOT / files[0], ROOT / files[1], id=entry["generation"] + "/" + entry["name"]
+            )
 
 
 @pytest.mark.parametrize("first, second", list(_same_model_pairs()))

@@ -128,7 +128,7 @@ class Fixture:
     notes: str = ""
     generations: tuple = ("keras3", "tfkeras")
     formats: tuple | None = None  # default: FORMATS[generation]
-    kind: str = "plain"  # plain | stateful | cudnn
+    kind: str = "plain"  # plain | stateful | cudnn | weights_only
     equivalent: Callable | None = None  # cudnn: (ctx) -> plain keras model
     weight_scale: float = WEIGHT_SCALE  # std of the random weights
 
@@ -1516,7 +1516,16 @@ def make_fixture(ctx: Ctx, fx: Fixture) -> dict:
     out_dir = FIXTURES / ctx.gen
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
-    for ext in fx.formats or FORMATS[ctx.gen]:
+    config_file = None
+    if fx.kind == "weights_only":
+        # save_weights writes no architecture: it travels separately as model.to_json().
+        suffix = "weights.h5" if ctx.gen == "keras3" else "h5"
+        path = out_dir / f"{fx.name}.{suffix}"
+        model.save_weights(str(path))
+        files.append(path)
+        config_file = out_dir / f"{fx.name}.config.json"
+        config_file.write_text(model.to_json())
+    for ext in () if fx.kind == "weights_only" else fx.formats or FORMATS[ctx.gen]:
         path = out_dir / f"{fx.name}.{ext}"
         model.save(str(path))
         files.append(path)
@@ -1543,7 +1552,7 @@ def make_fixture(ctx: Ctx, fx: Fixture) -> dict:
 
     # Reload each saved file with Keras and check it reproduces the outputs.
     for path in files:
-        if fx.kind == "cudnn":
+        if fx.kind in ("cudnn", "weights_only"):
             continue
         try:
             K.backend.clear_session()
@@ -1561,10 +1570,12 @@ def make_fixture(ctx: Ctx, fx: Fixture) -> dict:
 
     npz = out_dir / f"{fx.name}.npz"
     write_npz(npz, inputs, outputs, **extra)
+    entry_extra = {"config": rel(config_file)} if config_file is not None else {}
     return {
         "name": fx.name,
         "generation": ctx.gen,
         "files": [rel(p) for p in files],
+        **entry_extra,
         "expected": rel(npz),
         "keras_version": ctx.version,
         "family": fx.family,
@@ -1660,6 +1671,38 @@ def make_samples(ctx: Ctx) -> None:
 # --------------------------------------------------------------------------
 
 
+def register_weights_only() -> None:
+    """save_weights files paired with model.to_json(): lstm-convert's --config."""
+
+    def lstm_stack(c, api):
+        return c.chain(
+            api, (T, F), [c.L.LSTM(5, return_sequences=True), c.L.LSTM(4), c.L.Dense(3)]
+        )
+
+    def bigru(c):
+        inp = c.Input((T, F))
+        x = c.L.Bidirectional(c.L.GRU(4, return_sequences=True))(inp)
+        x = c.L.GlobalAveragePooling1D()(x)
+        return c.K.Model(inp, c.L.Dense(2)(x))
+
+    for name, api, build in (
+        ("weights_only_lstm", "sequential", lambda c: lstm_stack(c, "sequential")),
+        ("weights_only_lstm_fn", "functional", lambda c: lstm_stack(c, "functional")),
+        ("weights_only_bigru_fn", "functional", bigru),
+    ):
+        add(
+            Fixture(
+                name=name,
+                family="weights_only",
+                api=api,
+                build=build,
+                inputs=floats(B, T, F),
+                options={"save_weights": True},
+                kind="weights_only",
+            )
+        )
+
+
 def register_all() -> None:
     if REGISTRY:
         return
@@ -1670,6 +1713,7 @@ def register_all() -> None:
     register_models()
     register_masked()
     register_cudnn()
+    register_weights_only()
 
 
 def selected(name: str, only: list[str] | None) -> bool:

@@ -15,7 +15,7 @@ from onnx import TensorProto
 from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
-from ..model import Call, Layer, TensorRef
+from ..model import Call, Layer, constant_operand
 from .ops import reduce
 from .registry import converter
 
@@ -43,19 +43,6 @@ def convert_masking(
     )
     zeroed = b.op("Mul", [x.name, weight], layer.name)
     return [Tensor(zeroed, x.shape, x.dtype, mask)]
-
-
-def constant_operand(layer: Layer, call: Call) -> Any:
-    """The non-tensor operand of ``x != value`` (Keras 3 NotEqual / tf.math.not_equal)."""
-    for key in ("x2", "y"):
-        value = call.kwargs.get(key)
-        if value is not None and not isinstance(value, (TensorRef, list, dict)):
-            return value
-    for key in ("args", "arguments"):
-        values = call.kwargs.get(key)
-        if isinstance(values, list) and values and isinstance(values[-1], (int, float)):
-            return values[-1]
-    raise UnsupportedModelError(f"layer {layer.name!r}: cannot find the value compared against")
 
 
 def _scalar_like(ctx: ExportContext, tensor: Tensor, value: Any, name: str) -> str:
@@ -91,9 +78,10 @@ def convert_any(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Ca
     reduced = reduce(ctx, "ReduceMax", as_int, [axis], layer.name, int(keep))
     value = b.op("Cast", [reduced], layer.name, to=TensorProto.BOOL)
     position = axis % x.rank
-    shape = tuple(d for i, d in enumerate(x.shape) if i != position or keep)
     if keep:
         shape = tuple(1 if i == position else d for i, d in enumerate(x.shape))
+    else:
+        shape = tuple(d for i, d in enumerate(x.shape) if i != position)
     return [Tensor(value, shape, "bool")]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from ..errors import InputFileError, WeightsError
 from ..model import KerasModel, SourceInfo
 from . import keras1 as keras1_format
@@ -27,7 +26,7 @@ def read_legacy_h5(h5file: Any, path: str, budget: WeightBudget) -> KerasModel:
     model_config = load_json(raw_config, "the file's model_config")
     version = keras_version_of(h5file)
     if not version:
-        version = "1" if _looks_like_keras1(raw_config) else "2"
+        version = "1" if _looks_like_keras1(model_config) else "2"
     major = version.split(".", 1)[0]
     fmt = {"1": "keras1-h5", "3": "keras3-h5"}.get(major, "keras2-h5")
     backend = str(decode_attr(h5file.attrs.get("backend", "")))
@@ -60,8 +59,20 @@ def read_indexed_weights(weights_root: Any, model: KerasModel, budget: WeightBud
         assign_weights(layer, arrays, names)
 
 
-def _looks_like_keras1(raw_config: str) -> bool:
-    return '"output_dim"' in raw_config or '"inner_activation"' in raw_config
+def _looks_like_keras1(model_config: Any) -> bool:
+    """Keras 1 configs name recurrent gates ``inner_activation`` and sizes ``output_dim``."""
+    config = model_config.get("config") if isinstance(model_config, dict) else None
+    layers = config.get("layers") if isinstance(config, dict) else config
+    if not isinstance(layers, list):
+        return False
+    for entry in layers:
+        layer_config = entry.get("config") if isinstance(entry, dict) else None
+        if isinstance(layer_config, dict) and (
+            "inner_activation" in layer_config
+            or (entry.get("class_name") != "Embedding" and "output_dim" in layer_config)
+        ):
+            return True
+    return False
 
 
 def weights_only_kind(h5file: Any) -> str | None:

@@ -1,0 +1,279 @@
+"""Issue 8, conversion: lstm-convert against the I/O floor, measured in one run.
+
+    python benchmarks/bench_convert.py [--reps 9] [--skip-tf2onnx] [--markdown]
+
+The model is a tf-keras .h5 with two LSTM(768) layers over 512 features (8.7 M
+parameters, 35 MB), generated once through the Keras venv (see ``_models.py``).
+
+Measured, all as ratios taken in this one run (repetitions interleaved, medians):
+
+* Fresh processes, as a user runs them: ``python -m lstm_convert convert --no-verify``
+  and the default (parity-checked) convert, against ``io_floor.py`` (h5py reads every
+  dataset, writes the same bytes, fsync). Wall time and peak RSS (``os.wait4``).
+* In one process (interpreter start and imports excluded): ``convert()`` against
+  ``io_floor.copy_weights()``; and what the parity check adds against one onnxruntime
+  session (create + run on the parity inputs) plus one NumPy reference pass.
+* For context: tf2onnx's CLI on the same file, when the Keras venv has tf2onnx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _models  # noqa: E402
+
+MODEL = "lstm2x768"
+LIMIT_NO_VERIFY = 2.0
+LIMIT_VERIFY = 5.0
+LIMIT_PARITY = 1.0
+
+
+def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one fresh child process."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{tail}")
+    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def process_runs(model: Path, work: Path, reps: int) -> dict[str, dict[str, list[float]]]:
+    py = sys.executable
+    out = str(work / "out.onnx")
+    commands = {
+        "floor": [py, str(HERE / "io_floor.py"), str(model), str(work / "floor.bin")],
+        "no_verify": [py, "-m", "lstm_convert", "convert", str(model), "-o", out]
+        + ["--force", "--no-verify"],
+        "verify": [py, "-m", "lstm_convert", "convert", str(model), "-o", out, "--force"],
+    }
+    for cmd in commands.values():  # warm the page cache and .pyc files
+        run_process(cmd)
+    results: dict[str, dict[str, list[float]]] = {k: {"s": [], "rss": []} for k in commands}
+    names = list(commands)
+    for rep in range(reps):
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            seconds, rss = run_process(commands[name])
+            results[name]["s"].append(seconds)
+            results[name]["rss"].append(rss)
+    return results
+
+
+# -- in-process worker (runs in a fresh subprocess) ------------------------------------------
+
+
+def in_process(model_path: str, work: str, reps: int) -> dict[str, list[float]]:
+    import io_floor
+
+    from lstm_convert import api
+    from lstm_convert.parity import random_inputs, run_onnx
+    from lstm_convert.reference import run_reference
+
+    out = str(Path(work) / "inproc.onnx")
+    floor_out = str(Path(work) / "inproc_floor.bin")
+    model = api.load(model_path)
+    exported = api.build_onnx(model, api.ConvertOptions())
+    data = exported.model.SerializeToString()
+    inputs = random_inputs(model, 0)  # what the parity check feeds
+    feeds = dict(zip(exported.input_names, inputs, strict=True))
+
+    tasks = {
+        "floor": lambda: io_floor.copy_weights(model_path, floor_out),
+        "no_verify": lambda: api.convert(model_path, out, force=True, verify=False),
+        "verify": lambda: api.convert(model_path, out, force=True, verify=True),
+        "session": lambda: run_onnx(data, feeds),
+        "reference": lambda: run_reference(model, inputs),
+    }
+    for task in tasks.values():
+        task()
+    times: dict[str, list[float]] = {k: [] for k in tasks}
+    names = list(tasks)
+    for rep in range(reps):
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            start = time.perf_counter()
+            tasks[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def in_process_runs(model: Path, work: Path, reps: int) -> dict[str, list[float]]:
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import bench_convert as b; "
+        "print(json.dumps(b.in_process(sys.argv[2], sys.argv[3], int(sys.argv[4]))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(HERE), str(model), str(work), str(reps)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def tf2onnx_run(model: Path, work: Path) -> tuple[float, int] | str:
+    python = _models.keras_python()
+    if python is None or not _models.tf2onnx_available():
+        return "tf2onnx not importable in the Keras venv"
+    cmd = [python, "-m", "tf2onnx.convert", "--keras", str(model)]
+    cmd += ["--output", str(work / "tf2onnx.onnx"), "--opset", "17"]
+    try:
+        return run_process(cmd, env=_models.keras_env())
+    except RuntimeError as exc:
+        return f"tf2onnx failed: {str(exc).splitlines()[-1][:200]}"
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def verdict(value: float, limit: float | None) -> str:
+    if limit is None:
+        return "-"
+    return "pass" if value <= limit else "FAIL"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=9, help="fresh-process repetitions")
+    parser.add_argument("--inproc-reps", type=int, default=15, help="in-process repetitions")
+    parser.add_argument("--skip-tf2onnx", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args()
+
+    try:
+        model = _models.model_file(MODEL)
+    except RuntimeError as exc:
+        print(f"cannot make the benchmark model: {exc}", file=sys.stderr)
+        return 2
+    size = model.stat().st_size
+    with tempfile.TemporaryDirectory(dir=_models.CACHE) as tmp:
+        work = Path(tmp)
+        procs = process_runs(model, work, args.reps)
+        inproc = in_process_runs(model, work, args.inproc_reps)
+        tf2onnx = None if args.skip_tf2onnx else tf2onnx_run(model, work)
+
+    floor_s, floor_rss = med(procs["floor"]["s"]), med(procs["floor"]["rss"])
+    rows: list[tuple[str, float, float | None, str]] = []
+
+    def add(figure: str, value: float, limit: float | None, unit: str = "x") -> None:
+        rows.append((figure, value, limit, unit))
+
+    add(
+        "CLI --no-verify / I/O floor script (wall)",
+        med(procs["no_verify"]["s"]) / floor_s,
+        LIMIT_NO_VERIFY,
+    )
+    add(
+        "CLI with parity check / I/O floor script (wall)",
+        med(procs["verify"]["s"]) / floor_s,
+        LIMIT_VERIFY,
+    )
+    add(
+        "CLI --no-verify / I/O floor script (peak RSS)",
+        med(procs["no_verify"]["rss"]) / floor_rss,
+        None,
+    )
+    add(
+        "CLI with parity check / I/O floor script (peak RSS)",
+        med(procs["verify"]["rss"]) / floor_rss,
+        None,
+    )
+    ifloor = med(inproc["floor"])
+    add(
+        "convert(verify=False) / copy_weights() (in-process)",
+        med(inproc["no_verify"]) / ifloor,
+        LIMIT_NO_VERIFY,
+    )
+    add(
+        "convert(verify=True) / copy_weights() (in-process)",
+        med(inproc["verify"]) / ifloor,
+        LIMIT_VERIFY,
+    )
+    parity_cost = med(inproc["verify"]) - med(inproc["no_verify"])
+    budget = med(inproc["session"]) + med(inproc["reference"])
+    add(
+        "parity check cost / (one ORT session + one reference pass)",
+        parity_cost / budget,
+        LIMIT_PARITY,
+    )
+    if isinstance(tf2onnx, tuple):
+        add("tf2onnx CLI / I/O floor script (wall, context)", tf2onnx[0] / floor_s, None)
+        add("tf2onnx CLI / I/O floor script (peak RSS, context)", tf2onnx[1] / floor_rss, None)
+
+    mb = 1024 * 1024
+    absolute = [
+        ("I/O floor script", floor_s, floor_rss),
+        ("CLI --no-verify", med(procs["no_verify"]["s"]), med(procs["no_verify"]["rss"])),
+        ("CLI with parity check", med(procs["verify"]["s"]), med(procs["verify"]["rss"])),
+    ]
+    if isinstance(tf2onnx, tuple):
+        absolute.append(("tf2onnx CLI (1 run)", tf2onnx[0], tf2onnx[1]))
+    inproc_abs = [(k, med(v)) for k, v in inproc.items()]
+
+    header = (
+        f"model: {MODEL} (two LSTM(768) over 512 features), {size / mb:.1f} MB .h5; "
+        f"{args.reps} fresh-process reps, {args.inproc_reps} in-process reps, medians"
+    )
+    print(header)
+    if args.markdown:
+        print("\n| figure | measured | limit | result |\n|---|---|---|---|")
+        for figure, value, limit, unit in rows:
+            lim = f"≤ {limit:g}{unit}" if limit is not None else "—"
+            print(f"| {figure} | {value:.2f}{unit} | {lim} | {verdict(value, limit)} |")
+        print("\n| run | wall (median) | peak RSS |\n|---|---|---|")
+        for name, seconds, rss in absolute:
+            print(f"| {name} | {seconds:.3f} s | {rss / mb:.0f} MB |")
+        print("\n| in-process step | median |\n|---|---|")
+        for name, seconds in inproc_abs:
+            print(f"| {name} | {seconds * 1000:.1f} ms |")
+    else:
+        width = max(len(r[0]) for r in rows)
+        print(f"\n{'figure':<{width}}  {'value':>8}  {'limit':>7}  result")
+        for figure, value, limit, unit in rows:
+            lim = f"{limit:g}{unit}" if limit is not None else "-"
+            print(f"{figure:<{width}}  {value:7.2f}{unit}  {lim:>7}  {verdict(value, limit)}")
+        print("\nabsolute (context only; compare the ratios):")
+        for name, seconds, rss in absolute:
+            print(f"  {name:<24} {seconds:7.3f} s  {rss / mb:7.0f} MB peak RSS")
+        for name, seconds in inproc_abs:
+            print(f"  in-process {name:<13} {seconds * 1000:7.1f} ms")
+    if isinstance(tf2onnx, str):
+        print(f"\ntf2onnx: {tf2onnx}")
+    print(f"\npython {platform.python_version()}, {_versions()}")
+    return 0
+
+
+def _versions() -> str:
+    import h5py
+    import numpy
+    import onnx
+    import onnxruntime
+
+    return (
+        f"numpy {numpy.__version__}, h5py {h5py.__version__}, onnx {onnx.__version__}, "
+        f"onnxruntime {onnxruntime.__version__}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
