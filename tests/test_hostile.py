@@ -162,7 +162,8 @@ def _edit_h5_config(src: Path, dst: Path, edit) -> None:
 
 
 def _lstm_config(config) -> dict:
-    return next(l for l in config["config"]["layers"] if l["class_name"] == "LSTM")["config"]
+    layers = config["config"]["layers"]
+    return next(layer for layer in layers if layer["class_name"] == "LSTM")["config"]
 
 
 def test_absurd_units_are_refused_before_allocating(tmp_path):

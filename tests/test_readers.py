@@ -63,8 +63,8 @@ def _same_model_pairs():
 @pytest.mark.parametrize("first, second", list(_same_model_pairs()))
 def test_both_formats_give_the_same_neutral_model(first, second):
     a, b = read_model(first), read_model(second)
-    layers_a = [(l.name, l.class_name) for l in a.iter_layers()]
-    layers_b = [(l.name, l.class_name) for l in b.iter_layers()]
+    layers_a = [(layer.name, layer.class_name) for layer in a.iter_layers()]
+    layers_b = [(layer.name, layer.class_name) for layer in b.iter_layers()]
     assert layers_a == layers_b
     for la, lb in zip(a.iter_layers(), b.iter_layers()):
         assert len(la.weights) == len(lb.weights), la.name
@@ -74,7 +74,7 @@ def test_both_formats_give_the_same_neutral_model(first, second):
 
 def test_lstm_weights_come_in_declared_order():
     model = read_model(SAMPLES / "seed_lstm.keras")
-    lstm = next(l for l in model.layers if l.class_name == "LSTM")
+    lstm = next(layer for layer in model.layers if layer.class_name == "LSTM")
     kernel, recurrent, bias = lstm.weights
     assert kernel.shape == (5, 16) and recurrent.shape == (4, 16) and bias.shape == (16,)
     assert bias.tolist() == [0] * 4 + [1] * 4 + [0] * 8

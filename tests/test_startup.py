@@ -10,7 +10,10 @@ HEAVY = ("onnx", "onnxruntime", "h5py", "numpy")
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
 def test_cli_start_imports_nothing_heavy(flag):
-    code = f"import sys; sys.argv = ['lstm-convert', {flag!r}]; from lstm_convert.cli import main; main()"
+    code = (
+        f"import sys; sys.argv = ['lstm-convert', {flag!r}]; "
+        "from lstm_convert.cli import main; main()"
+    )
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True
     )
