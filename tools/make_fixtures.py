@@ -1675,9 +1675,7 @@ def register_weights_only() -> None:
     """save_weights files paired with model.to_json(): lstm-convert's --config."""
 
     def lstm_stack(c, api):
-        return c.chain(
-            api, (T, F), [c.L.LSTM(5, return_sequences=True), c.L.LSTM(4), c.L.Dense(3)]
-        )
+        return c.chain(api, (T, F), [c.L.LSTM(5, return_sequences=True), c.L.LSTM(4), c.L.Dense(3)])
 
     def bigru(c):
         inp = c.Input((T, F))
