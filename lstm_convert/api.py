@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConvertError, InputFileError, ParityError, WeightsError
+from .explanation import ExplainResult, explain
 from .export import ExportResult, export_model
 from .export.context import DEFAULT_OPSET, ConvertOptions, LayerReport
 from .model import KerasModel
@@ -25,6 +26,8 @@ from .outputs import (
 from .parity import DEFAULT_TOLERANCE, ParityReport, check_parity, load_inputs
 from .readers import read_model
 from .weightspec import weight_names
+
+__all__ = ["ExplainResult", "convert", "explain", "inspect", "load", "verify"]
 
 
 @dataclass

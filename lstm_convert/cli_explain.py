@@ -11,14 +11,21 @@ import typer
 from .cli import BiasSplitChoice, DebugOption, JsonOption, _print_json, app, reported_errors
 
 EXPORT_WIDTH = 120  # columns of --export-svg / --export-html when --width is not given
+HELP = (
+    "Show where each Keras gate, kernel column and bias value goes in ONNX, and why.\n\n"
+    'Answers "Keras gave my LSTM one bias vector: where does it go in ONNX\'s B = [Wb, Rb]?" '
+    "for your own file: a gate table, the bias vectors drawn gate by gate, both sets of "
+    "equations, and a check recomputed from the arrays the converter writes.\n\n"
+    "Example: lstm-convert explain samples/seed_lstm.h5"
+)
 
 
-@app.command("explain")
+@app.command("explain", help=HELP)
 def explain(
     model: Annotated[Path, typer.Argument(help="Keras file: .h5 (Keras 1/2/3) or .keras zip.")],
     layer: Annotated[
         str | None,
-        typer.Option("--layer", help="Explain only this recurrent layer [default: all]."),
+        typer.Option("--layer", help="Explain only this recurrent layer (default: all of them)."),
     ] = None,
     bias_split: Annotated[
         BiasSplitChoice,
@@ -46,7 +53,7 @@ def explain(
     width: Annotated[
         int | None,
         typer.Option(
-            "--width", min=60, help="Render at this many columns [default: the terminal's]."
+            "--width", min=60, help="Render at this many columns (default: the terminal's)."
         ),
     ] = None,
     force: Annotated[
@@ -55,16 +62,9 @@ def explain(
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Show where each Keras gate, kernel column and bias value goes in ONNX, and why.
-
-    Answers "Keras gave my LSTM one bias vector: where does it go in ONNX's [Wb, Rb]?"
-    with a gate table, the bias vectors drawn per gate, both sets of equations and a
-    check recomputed from the arrays the converter writes.
-
-    Example: lstm-convert explain samples/seed_lstm.h5
-    """
+    """The `explain` command; its help text is HELP."""
     with reported_errors(debug):
-        from .explain import explain as explain_file
+        from .explanation import explain as explain_file
         from .outputs import check_output_path
 
         requested = ((export_svg, "svg"), (export_html, "html"))
@@ -79,7 +79,7 @@ def explain(
         result = explain_file(model, layer=layer, bias_split=bias_split.value)
         snippet = None
         if numpy:
-            from .explain import numpy_snippet
+            from .explanation import numpy_snippet
 
             snippet = numpy_snippet(model, layer=layer)
 
@@ -95,7 +95,7 @@ def explain(
         else:
             from rich.console import Console
 
-            from .explain_render import print_explain
+            from .explanation_render import print_explain
 
             print_explain(result, Console(width=width) if width else Console())
         for path, kind in exports:
@@ -109,7 +109,7 @@ def _export(result, exports: list[tuple[Path, str]], width: int, model: Path) ->
 
     from rich.console import Console
 
-    from .explain_render import print_explain
+    from .explanation_render import print_explain
     from .outputs import atomic_target
 
     console = Console(record=True, width=width, file=io.StringIO(), force_terminal=True)

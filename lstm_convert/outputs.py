@@ -43,10 +43,18 @@ def atomic_target(final_path: Path):
     temp_path = Path(temp_name)
     try:
         yield temp_path
+        # mkstemp creates 0600 files; give the output the mode a plain open() would.
+        os.chmod(temp_path, 0o666 & ~_current_umask())
         os.replace(temp_path, final_path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp_path.unlink()
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def external_data_path(output: Path) -> Path:

@@ -257,3 +257,14 @@ def test_config_is_refused_for_a_full_model(runner, tmp_path):
         app, ["convert", str(SEED), "-o", str(tmp_path / "x.onnx"), "--config", str(config)]
     )
     assert result.exit_code == 2 and "weights-only" in result.stderr
+
+
+def test_output_gets_ordinary_file_permissions(runner, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "seed.onnx"
+    assert runner.invoke(app, ["convert", str(SEED), "-o", str(out)]).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from lstm_convert.api import convert, load
 from lstm_convert.cli import app
 from lstm_convert.errors import UnsupportedModelError
-from lstm_convert.explain import (
+from lstm_convert.explanation import (
     LayerNotFoundError,
     explain,
     explain_model,
@@ -404,11 +404,24 @@ def test_stateful_layers_are_exported_with_state_io():
     assert result.layers[0].bias_max_diff == 0.0
 
 
-def test_layers_of_models_that_do_not_convert_come_from_their_converter():
-    """The model holds an op layer the exporter refuses; each recurrent layer still
-    gets the arrays its converter builds (what emit_node would write)."""
-    result = explain(fixture_path("masked_masking_lstm_fn", generation="keras3"))
-    assert result.note is not None and "does not convert" in result.note
-    for exp in result.layers:
-        assert exp.arrays_from == "converter"
+def test_layers_of_models_that_do_not_convert_come_from_their_converter(monkeypatch):
+    """When the exporter refuses the model (some other layer, say), each recurrent layer
+    still gets the arrays its converter builds, the very ones emit_node writes."""
+    import lstm_convert.export
+
+    exported = explain(fixture_path("bidir_lstm_concat")).layers
+
+    def refuse(model, options):
+        raise UnsupportedModelError("layer 'x' (Mystery) blocks the conversion")
+
+    monkeypatch.setattr(lstm_convert.export, "export_model", refuse)
+    result = explain(fixture_path("bidir_lstm_concat"))
+    assert result.note is not None and "Mystery" in result.note
+    for exp, reference in zip(result.layers, exported, strict=True):
+        assert exp.arrays_from == "converter" and reference.arrays_from == "export"
+        assert (exp.wb, exp.rb) == (reference.wb, reference.rb)
+        assert exp.direction_index == reference.direction_index
+        assert exp.onnx_shapes == reference.onnx_shapes
         assert exp.bias_max_diff == 0.0 and exp.kernel_max_diff == 0.0
+    text = run_cli(str(fixture_path("bidir_lstm_concat")), "--width", "120").stdout
+    assert "initializers (from the converter)" in text and "Note: the whole model" in text

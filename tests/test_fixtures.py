@@ -3,7 +3,7 @@
 import numpy as np
 import onnx
 import pytest
-from conftest import ROOT, expected_arrays, fixture_files
+from conftest import ROOT, expected_arrays, fixture_files, manifest
 
 from lstm_convert.api import load
 from lstm_convert.export import export_model
@@ -101,3 +101,15 @@ def test_stateful_model_is_refused_without_state_io(entry, path):
 
     with pytest.raises(UnsupportedModelError, match="--state-io"):
         export_model(load_entry(entry, path), ConvertOptions())
+
+
+def test_keras1_fixtures_say_where_their_expected_outputs_come_from():
+    """No Keras 1 can be installed, so tools/make_fixtures.py writes the Keras 1 files with
+    h5py exactly as Keras 1 laid them out (12 LSTM arrays in gate order i, c, f, o; 9 GRU
+    arrays; ``output_dim``/``inner_activation`` configs). Their expected outputs are tf-keras's
+    predictions after loading the same file through its own Keras 1 weight conversion, and
+    the parametrized tests above compare against exactly those."""
+    keras1 = [entry for entry in manifest() if entry["generation"] == "keras1"]
+    assert {entry["family"] for entry in keras1} >= {"lstm", "gru", "simplernn", "masked"}
+    for entry in keras1:
+        assert "tf-keras" in entry["notes"] and "Keras 1" in entry["notes"], entry["name"]

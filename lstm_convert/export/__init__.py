@@ -13,8 +13,6 @@ from ..model import KerasModel, TensorRef, call_order
 from .builder import BATCH, GraphBuilder, Tensor
 from .context import MIN_OPSET, ConvertOptions, ExportContext, LayerReport, StateIO
 
-RECURRENT_OPS = ("LSTM", "GRU", "RNN")
-
 
 @dataclass
 class ExportResult:
@@ -100,6 +98,40 @@ def _single_output(model: KerasModel, ref: TensorRef) -> bool:
     )
 
 
+def name_outputs(builder: GraphBuilder, model: KerasModel, outputs: list[Tensor]) -> list[str]:
+    """Graph outputs named after their Keras layers (``dense``, or ``lstm_0``, ``lstm_1``
+    for a layer returning several tensors)."""
+    names: list[str] = []
+    renamed: dict[str, str] = {}
+
+    def claim(wanted: str) -> bool:
+        """Free ``wanted`` for a graph output, moving an inner value aside if needed."""
+        if not _can_take(builder, wanted, names):
+            return False
+        if any(wanted in node.output for node in builder.nodes):
+            aside = builder.unique(f"{wanted}_inner")
+            builder.rename(wanted, aside)
+            renamed[wanted] = aside
+        return True
+
+    for ref, tensor in zip(model.outputs, outputs, strict=True):
+        wanted = ref.layer if _single_output(model, ref) else f"{ref.layer}_{ref.index}"
+        name = renamed.get(tensor.name, tensor.name)
+        produced = {out for node in builder.nodes for out in node.output}
+        if name in names or name not in produced:
+            # A graph input or a value already returned: Keras still returns it again.
+            if claim(wanted):
+                name = builder.node("Identity", [name], [wanted], wanted)[0]
+            else:
+                name = builder.op("Identity", [name], wanted)
+        elif name != wanted and claim(wanted):
+            builder.rename(name, wanted)
+            renamed[name] = wanted
+            name = wanted
+        names.append(name)
+    return names
+
+
 def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
     if options.opset < MIN_OPSET:
         raise UnsupportedModelError(f"opset {options.opset} is too old: use {MIN_OPSET} or newer")
@@ -119,34 +151,8 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
             for t in outputs
         ]
 
-    output_names: list[str] = []
-    renamed: dict[str, str] = {}
-
-    def claim(wanted: str) -> bool:
-        """Free ``wanted`` for a graph output, moving an inner value aside if needed."""
-        if not _can_take(builder, wanted, output_names):
-            return False
-        if any(wanted in node.output for node in builder.nodes):
-            aside = builder.unique(f"{wanted}_inner")
-            builder.rename(wanted, aside)
-            renamed[wanted] = aside
-        return True
-
-    for ref, tensor in zip(model.outputs, outputs, strict=True):
-        wanted = ref.layer if _single_output(model, ref) else f"{ref.layer}_{ref.index}"
-        name = renamed.get(tensor.name, tensor.name)
-        produced = {out for node in builder.nodes for out in node.output}
-        if name in output_names or name not in produced:
-            # A graph input or a value already returned: Keras still returns it again.
-            if claim(wanted):
-                name = builder.node("Identity", [name], [wanted], wanted)[0]
-            else:
-                name = builder.op("Identity", [name], wanted)
-        elif name != wanted and claim(wanted):
-            builder.rename(name, wanted)
-            renamed[name] = wanted
-            name = wanted
-        output_names.append(name)
+    output_names = name_outputs(builder, model, outputs)
+    for tensor, name in zip(outputs, output_names, strict=True):
         builder.add_output(name, tensor.dtype, tensor.shape)
     for state in ctx.states:
         builder.add_output(state.output_name, "float32", (BATCH, state.units))

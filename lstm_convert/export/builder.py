@@ -134,9 +134,6 @@ class GraphBuilder:
             for i, name in enumerate(node.input):
                 if name == old:
                     node.input[i] = new
-        for view, tm in list(self._time_major.items()):
-            if tm == old:
-                self._time_major[view] = new
 
     def prune(self) -> None:
         """Drop nodes and initializers nothing reaches from the graph outputs."""

@@ -3,7 +3,7 @@
 ``explain()`` converts the model with the project's own exporter, reads back the
 ``<layer>_W``, ``<layer>_R`` and ``<layer>_B`` initializers it wrote, and lays the
 Keras arrays and the ONNX arrays side by side, one row per gate, with a check
-recomputed from the written arrays. Rendering lives in :mod:`explain_render`;
+recomputed from the written arrays. Rendering lives in :mod:`explanation_render`;
 ``numpy_snippet()`` writes a runnable one-step LSTM in plain NumPy.
 """
 

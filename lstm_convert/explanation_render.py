@@ -1,4 +1,4 @@
-"""Rich rendering of :class:`~lstm_convert.explain.ExplainResult`.
+"""Rich rendering of :class:`~lstm_convert.explanation.ExplainResult`.
 
 Per direction of each recurrent layer: a gate table, a diff strip of the bias vectors,
 the two sets of equations side by side, and a one-line conclusion. Everything reads
@@ -15,7 +15,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from .explain import ExplainResult, GateRow, LayerExplanation
+from .explanation import ExplainResult, GateRow, LayerExplanation
 
 GATE_STYLES = {
     "i": "bold white on blue",

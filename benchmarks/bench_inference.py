@@ -1,0 +1,333 @@
+"""Issues 8 and 4, inference: our graphs against tf2onnx's and Keras, measured in one run.
+
+    python benchmarks/bench_inference.py [--reps 15] [--steps 50] [--markdown]
+
+* Issue 8: the stacked LSTM(768) model at batch 1 and batch 32. Our graph and
+  tf2onnx's graph run in onnxruntime with the same session options; Keras runs
+  ``model(x)`` (not ``predict``) in a Keras-venv subprocess kept alive for the run.
+* Issue 4: Embedding(5000, 128, mask_zero=True) -> LSTM(128) -> Dense(1) at batch 32,
+  100 steps, on front-padded token batches (pad_sequences style, lengths 10..100),
+  against the same model without the mask on the same batches.
+
+Repetitions of all runners are interleaved in rotating order and medians compared, so
+every ratio comes from one run on one machine state. tf2onnx's graphs are made through
+the Keras venv when tf2onnx is importable there (cached under benchmarks/.cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _models  # noqa: E402
+
+OPSET = 17
+RECURRENT = {"LSTM", "GRU", "RNN"}
+LAYOUT_OPS = {"Transpose", "Squeeze", "Unsqueeze", "Reshape", "Slice", "Identity"}
+
+
+def ours(name: str) -> bytes:
+    from lstm_convert import api
+
+    model = api.load(_models.model_file(name))
+    exported = api.build_onnx(model, api.ConvertOptions(opset=OPSET))
+    return exported.model.SerializeToString()
+
+
+def session(source: bytes | str):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def runner(sess, x: np.ndarray) -> Callable[[], np.ndarray]:
+    feed = {sess.get_inputs()[0].name: x}
+    return lambda: sess.run(None, feed)[0]
+
+
+def graph_facts(source: bytes | str) -> dict:
+    import onnx
+
+    model = onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(source)
+    ops = Counter(node.op_type for node in model.graph.node)
+    producer = {out: node for node in model.graph.node for out in node.output}
+    between = []
+    recurrent = [n for n in model.graph.node if n.op_type in RECURRENT]
+    for node in recurrent[1:]:
+        # Walk back from the recurrent node's X input to the previous recurrent node.
+        value, path = node.input[0], []
+        while value in producer and producer[value].op_type not in RECURRENT:
+            path.append(producer[value].op_type)
+            value = producer[value].input[0]
+        if value in producer:
+            between.append(list(reversed(path)))
+    constants = sum(1 for n in model.graph.node if n.op_type == "Constant")
+    return {
+        "ops": ops,
+        "nodes": len(model.graph.node),
+        "recurrent": len(recurrent),
+        "loops": ops.get("Loop", 0) + ops.get("Scan", 0),
+        "between": between,
+        "constant_nodes": constants,
+        "initializers": len(model.graph.initializer),
+    }
+
+
+def interleave(
+    runners: dict[str, Callable[[], object]], reps: int, gap: float
+) -> dict[str, list[float]]:
+    """Each rep runs every runner once, in a fresh random order (seeded).
+
+    A fixed or rotating order gives every runner the same predecessor, and on 2 cores
+    the predecessor matters: onnxruntime's and TensorFlow's thread pools keep spinning
+    for a while after a call returns. The pause of ``gap`` seconds after each call lets
+    them go idle, so every call starts on a quiet machine.
+    """
+    for run in runners.values():  # warm up: allocations, thread pools, Keras tracing
+        run()
+        run()
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    order = random.Random(4)
+    names = list(runners)
+    for _ in range(reps):
+        order.shuffle(names)
+        for name in names:
+            time.sleep(gap)
+            start = time.perf_counter()
+            runners[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def front_padded_tokens(rng, batch: int, steps: int, vocab: int) -> np.ndarray:
+    """pad_sequences-style batches: random lengths 10..steps, zeros in front."""
+    lengths = rng.integers(10, steps + 1, size=batch)
+    lengths[0] = steps  # one full row, as real batches have
+    tokens = np.zeros((batch, steps), dtype=np.int32)
+    for row, length in enumerate(lengths):
+        tokens[row, steps - length :] = rng.integers(1, vocab, size=length)
+    return tokens
+
+
+def max_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+class Keras:
+    """``model(x)`` in the Keras venv; None when the venv is missing."""
+
+    def __init__(self, name: str, work: Path):
+        self.work = work
+        self.worker = (
+            _models.KerasWorker(_models.model_file(name)) if _models.keras_python() else None
+        )
+
+    def runner(self, key: str, x: np.ndarray) -> tuple[Callable[[], float], np.ndarray] | None:
+        if self.worker is None:
+            return None
+        path = self.work / f"{key}.npy"
+        np.save(path, x)
+        self.worker.load(key, path)
+        out = self.work / f"{key}.out.npy"
+        self.worker.predict(key, out)
+        worker = self.worker
+        return (lambda: worker.time(key)), np.load(out)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+
+
+def timed(
+    runners: dict[str, Callable[[], object]],
+    keras: Callable[[], float] | None,
+    reps: int,
+    gap: float,
+) -> dict[str, float]:
+    """Medians; the Keras runner reports its own in-process time of ``model(x)``."""
+    all_runners = dict(runners)
+    keras_times: list[float] = []
+    if keras is not None:
+        all_runners["keras"] = lambda: keras_times.append(keras())
+    times = interleave(all_runners, reps, gap)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    if keras is not None:
+        medians["keras"] = statistics.median(keras_times[-reps:])
+    return medians
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--steps", type=int, default=50, help="time steps, stacked model")
+    parser.add_argument("--skip-keras", action="store_true")
+    parser.add_argument(
+        "--gap-ms", type=float, default=30.0, help="idle pause before each timed call"
+    )
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args()
+
+    import onnxruntime as ort
+
+    try:
+        for name in ("lstm2x768", "text_masked", "text_unmasked"):
+            _models.model_file(name)
+    except RuntimeError as exc:
+        print(f"cannot make the benchmark models: {exc}", file=sys.stderr)
+        return 2
+    have_tf2onnx = _models.tf2onnx_available()
+    rng = np.random.default_rng(8)
+    rows: list[tuple[str, str, str, str]] = []  # figure, measured, limit, result
+    context: list[str] = []
+    graphs: list[str] = []
+
+    def ratio_row(figure: str, value: float, limit: float | None) -> None:
+        result = "-" if limit is None else ("pass" if value <= limit else "FAIL")
+        rows.append((figure, f"{value:.2f}x", "-" if limit is None else f"≤ {limit:g}x", result))
+
+    with tempfile.TemporaryDirectory(dir=_models.CACHE) as tmp:
+        work = Path(tmp)
+
+        # -- issue 8: stacked LSTM(768) --------------------------------------------------
+        name = "lstm2x768"
+        our_graph = ours(name)
+        sessions = {"ours": session(our_graph)}
+        facts = {"ours": graph_facts(our_graph)}
+        if have_tf2onnx:
+            t2o = _models.tf2onnx_file(name, OPSET)
+            sessions["tf2onnx"] = session(str(t2o))
+            facts["tf2onnx"] = graph_facts(str(t2o))
+        keras = Keras(name, work) if not args.skip_keras else None
+        try:
+            for batch in (1, 32):
+                x = rng.normal(0, 1, size=(batch, args.steps, 512)).astype(np.float32)
+                runners = {k: runner(s, x) for k, s in sessions.items()}
+                outputs = {k: r() for k, r in runners.items()}
+                k_run = keras.runner(f"stacked_b{batch}", x) if keras else None
+                if k_run is not None:
+                    outputs["keras"] = k_run[1]
+                med = timed(runners, k_run[0] if k_run else None, args.reps, args.gap_ms / 1000)
+                label = f"batch {batch}, {args.steps} steps"
+                if "tf2onnx" in med:
+                    ratio_row(f"ours / tf2onnx latency, {label}", med["ours"] / med["tf2onnx"], 1.0)
+                if "keras" in med:
+                    ratio_row(
+                        f"ours / Keras model(x) latency, {label}", med["ours"] / med["keras"], None
+                    )
+                for other in outputs:
+                    if other != "ours":
+                        diff = max_diff(outputs["ours"], outputs[other])
+                        context.append(f"{label}: max |ours - {other}| = {diff:.2e}")
+                context.append(
+                    f"{label}: medians "
+                    + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in med.items())
+                )
+        finally:
+            if keras is not None:
+                keras.close()
+        for who, f in facts.items():
+            graphs.append(
+                f"{name} [{who}]: {f['nodes']} nodes, {f['recurrent']} recurrent, "
+                f"{f['loops']} Loop/Scan, {f['constant_nodes']} Constant nodes, "
+                f"{f['initializers']} initializers; between stacked layers: "
+                f"{f['between']}; ops {dict(sorted(f['ops'].items()))}"
+            )
+        if not have_tf2onnx:
+            context.append("tf2onnx is not importable in the Keras venv: no tf2onnx figures")
+
+        # -- issue 4: masked text classifier ---------------------------------------------
+        batch, steps = 32, 100
+        tokens = front_padded_tokens(rng, batch, steps, 5000)
+        masked, unmasked = ours("text_masked"), ours("text_unmasked")
+        runners = {
+            "masked": runner(session(masked), tokens),
+            "unmasked": runner(session(unmasked), tokens),
+        }
+        outputs = {k: r() for k, r in runners.items()}
+        facts = {"masked": graph_facts(masked), "unmasked": graph_facts(unmasked)}
+        if have_tf2onnx:
+            t2o = _models.tf2onnx_file("text_masked", OPSET)
+            runners["tf2onnx_masked"] = runner(session(str(t2o)), tokens)
+            outputs["tf2onnx_masked"] = runners["tf2onnx_masked"]()
+            facts["tf2onnx_masked"] = graph_facts(str(t2o))
+        keras = Keras("text_masked", work) if not args.skip_keras else None
+        try:
+            k_run = keras.runner("text_masked", tokens) if keras else None
+            if k_run is not None:
+                outputs["keras_masked"] = k_run[1]
+            med = timed(runners, k_run[0] if k_run else None, args.reps * 2, args.gap_ms / 1000)
+        finally:
+            if keras is not None:
+                keras.close()
+        label = f"batch {batch}, {steps} steps, front-padded"
+        ratio_row(
+            f"masked / unmasked latency (ours), {label}", med["masked"] / med["unmasked"], 1.3
+        )
+        if "tf2onnx_masked" in med:
+            ratio_row(
+                f"tf2onnx masked / ours masked latency, {label}",
+                med["tf2onnx_masked"] / med["masked"],
+                None,
+            )
+        if "keras" in med:
+            ratio_row(
+                f"ours masked / Keras model(x) masked latency, {label}",
+                med["masked"] / med["keras"],
+                None,
+            )
+        for other in ("tf2onnx_masked", "keras_masked"):
+            if other in outputs:
+                context.append(
+                    f"text classifier: max |ours masked - {other}| = "
+                    f"{max_diff(outputs['masked'], outputs[other]):.2e}"
+                )
+        context.append(
+            "text classifier: medians "
+            + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in med.items())
+        )
+        for who, f in facts.items():
+            graphs.append(
+                f"text [{who}]: {f['nodes']} nodes, {f['recurrent']} recurrent, "
+                f"{f['loops']} Loop/Scan; ops {dict(sorted(f['ops'].items()))}"
+            )
+
+    print(
+        f"{args.reps} reps per runner (masked model: {args.reps * 2}), shuffled order, "
+        f"{args.gap_ms:g} ms idle before each call, medians"
+    )
+    if args.markdown:
+        print("\n| figure | measured | limit | result |\n|---|---|---|---|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+    else:
+        width = max(len(r[0]) for r in rows)
+        print(f"\n{'figure':<{width}}  {'value':>8}  {'limit':>7}  result")
+        for figure, value, limit, result in rows:
+            print(f"{figure:<{width}}  {value:>8}  {limit:>7}  {result}")
+    print("\ncontext:")
+    for line in context:
+        print(f"  {line}")
+    print("\ngraphs:")
+    for line in graphs:
+        print(f"  {line}")
+    print(f"\npython {platform.python_version()}, onnxruntime {ort.__version__}, opset {OPSET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
