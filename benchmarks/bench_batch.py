@@ -28,6 +28,30 @@ FIXTURES = ROOT / "tests" / "fixtures"
 GENERATIONS = ("keras3", "tfkeras")
 
 
+# Run in a fresh process: what the first file costs a new worker, beyond its imports.
+COLD = """
+import json, sys, tempfile, time
+from pathlib import Path
+import h5py, onnxruntime as ort, lstm_convert.readers.keras_zip
+from lstm_convert import api
+from lstm_convert.export import export_model
+from lstm_convert.export.context import ConvertOptions
+
+sample, out = sys.argv[1], Path(tempfile.mkdtemp())
+data = export_model(api.load(sample), ConvertOptions()).model.SerializeToString()
+times = []
+for _ in range(2):
+    started = time.perf_counter()
+    ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    times.append(time.perf_counter() - started)
+for name in ("a.onnx", "b.onnx"):
+    started = time.perf_counter()
+    api.convert(sample, out / name)
+    times.append(time.perf_counter() - started)
+print(json.dumps(times))
+"""
+
+
 def candidate_files() -> list[Path]:
     manifest = json.loads((FIXTURES / "manifest.json").read_text())
     files = []
@@ -91,6 +115,19 @@ def fixed_costs(sample: Path, repeats: int) -> list[tuple[str, float]]:
         events.get()
         ready.append(time.perf_counter() - started)
         worker.stop()
+        worker.join()
+
+    cold = [
+        json.loads(
+            subprocess.run(
+                [python, "-c", COLD, str(sample)], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(repeats)
+    ]
+    first_session, second_session, first_convert, second_convert = (
+        statistics.median(run[i] for run in cold) for i in range(4)
+    )
 
     model = load(sample)
     exported = export_model(model, ConvertOptions())
@@ -127,9 +164,13 @@ def fixed_costs(sample: Path, repeats: int) -> list[tuple[str, float]]:
         ("+ `import lstm_convert.api`", api - bare),
         ("+ h5py, onnxruntime, .keras reader (what a worker preloads)", full - api),
         ("worker start to ready (measured from the parent)", statistics.median(ready)),
-        ("onnxruntime session creation (warm process)", session),
+        ("first onnxruntime session in a fresh process", first_session),
+        ("second onnxruntime session in that process", second_session),
+        ("onnxruntime session creation (warm process, median of 20)", session),
         ("one parity check: session + run + NumPy reference (warm)", parity),
-        ("one whole `convert` with parity (warm process)", whole),
+        ("first `convert` with parity in a fresh, preloaded worker", first_convert),
+        ("second `convert` with parity in that worker", second_convert),
+        ("one whole `convert` with parity (warm process, median of 20)", whole),
         ("one whole `convert --no-verify` (warm process)", no_verify),
     ]
 

@@ -7,11 +7,23 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "convert", "convert_many", "explain", "inspect", "verify"]
+_API = (
+    "convert",
+    "convert_many",
+    "explain",
+    "inspect",
+    "verify",
+    "ConvertResult",
+    "BatchResult",
+    "ExplainResult",
+    "InspectResult",
+)
+
+__all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str):
-    if name in ("convert", "convert_many", "explain", "inspect", "verify"):
+    if name in _API:
         from . import api
 
         return getattr(api, name)

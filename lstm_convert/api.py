@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .batch import BatchResult, convert_many
 from .errors import ConvertError, InputFileError, ParityError, WeightsError
 from .explanation import ExplainResult, explain
 from .export import ExportResult, export_model
@@ -27,7 +28,18 @@ from .parity import DEFAULT_TOLERANCE, ParityReport, check_parity, load_inputs
 from .readers import read_model
 from .weightspec import weight_names
 
-__all__ = ["ExplainResult", "convert", "explain", "inspect", "load", "verify"]
+__all__ = [
+    "BatchResult",
+    "ConvertResult",
+    "ExplainResult",
+    "InspectResult",
+    "convert",
+    "convert_many",
+    "explain",
+    "inspect",
+    "load",
+    "verify",
+]
 
 
 @dataclass

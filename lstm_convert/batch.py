@@ -30,6 +30,7 @@ import math
 import os
 import pickle
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,9 +144,12 @@ def convert_many(
     if not (fail_fast and any(item.error for item in plan)):  # else nothing will run
         pool.prestart(sum(1 for item in plan if item.error is None))
     try:
-        return _run_plan(plan, pool, progress, fail_fast)
-    finally:
-        pool.close()
+        result = _run_plan(plan, pool, progress, fail_fast)
+    except BaseException:  # Ctrl-C, SIGTERM (the CLI raises SystemExit), a failing callback
+        pool.close(kill=True)
+        raise
+    pool.close()
+    return result
 
 
 def _run_plan(
@@ -408,10 +412,15 @@ class _Pool:
             self._next_event(tasks)
             self._expire(tasks)
 
-    def close(self) -> None:
-        """Stop every worker; they exit in parallel."""
+    def close(self, kill: bool = False) -> None:
+        """Stop every worker (in parallel); with ``kill``, at once, busy or not."""
         for worker in self.workers:
-            worker.stop()
+            if kill:
+                worker.kill()
+                if worker.task is not None:
+                    _remove_partial(worker.task[2])
+            else:
+                worker.stop()
         for worker in self.workers:
             worker.join()
         self.workers = []
@@ -495,11 +504,15 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _remove_partial(output: str) -> None:
-    """Remove the temporary file a killed worker may have left beside ``output``."""
+    """Remove what a killed worker may have left beside ``output``: the temporary file (or,
+    for external data, directory) ``.NAME.XXXX.part`` that would have become ``output``."""
     target = Path(output)
     with contextlib.suppress(OSError):
         for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
-            leftover.unlink()
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink()
 
 
 def _worker_main() -> None:
@@ -519,8 +532,11 @@ def _worker_main() -> None:
     crash_name = os.environ.get(CRASH_HOOK)
 
     def reply(message: Any) -> None:
-        pickle.dump(message, replies)
-        replies.flush()
+        try:
+            pickle.dump(message, replies)
+            replies.flush()
+        except OSError:  # the parent is gone
+            _exit_now()
 
     reply(("ready", os.getpid()))
     while True:

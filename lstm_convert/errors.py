@@ -5,6 +5,9 @@ Exit codes (documented in the README and in ``lstm-convert --help``):
 * 0 - success
 * 1 - the converted model does not match Keras (parity mismatch)
 * 2 - bad input, unsupported model or refused output path
+* 3 - internal error (a bug), reported by the CLI
+
+``batch`` exits 0 if every file converted, 1 if any failed, 2 if OUTDIR is unusable.
 """
 
 from __future__ import annotations

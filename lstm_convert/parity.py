@@ -106,7 +106,8 @@ def random_inputs(
                 ids[padded] = 0  # token 0 is what mask_zero and not_equal(x, 0) mask
             arrays.append(ids.astype(dtype if dtype in ("int32", "int64") else "float32"))
         else:
-            values = rng.normal(0.0, 1.0, size=shape).astype(np.float32)
+            values = rng.normal(0.0, 1.0, size=shape)
+            values = values.astype(np.float64 if dtype == "float64" else np.float32)
             mask_value = _masking_value(model)
             if mask_value is not None and padded is not None and len(shape) == 3:
                 values[padded] = mask_value

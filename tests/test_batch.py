@@ -306,3 +306,27 @@ def test_importing_the_cli_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(
+    not (hasattr(os, "mkfifo") and Path("/proc/self/task").is_dir()), reason="Linux only"
+)
+def test_sigterm_stops_the_workers_too(tmp_path):
+    stuck = tmp_path / "stuck.h5"
+    os.mkfifo(stuck)
+    command = [sys.executable, "-m", "lstm_convert", "batch", str(stuck), "-o", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children_file = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    workers: list[int] = []
+    deadline = time.monotonic() + 30
+    while not workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+        workers = [int(pid) for pid in children_file.read_text().split()]
+    assert workers, "no worker started"
+    time.sleep(1.0)  # let the worker block on the FIFO
+    process.terminate()
+    assert process.wait(30) == 128 + 15
+    time.sleep(0.2)
+    for pid in workers:
+        status = Path(f"/proc/{pid}/status")
+        assert not status.exists() or "zombie" in status.read_text()
