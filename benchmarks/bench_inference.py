@@ -1,6 +1,6 @@
 """Issues 8 and 4, inference: our graphs against tf2onnx's and Keras, measured in one run.
 
-    python benchmarks/bench_inference.py [--reps 15] [--steps 50] [--markdown]
+    python benchmarks/bench_inference.py [--reps 25] [--steps 50] [--markdown]
 
 * Issue 8: the stacked LSTM(768) model at batch 1 and batch 32. Our graph and
   tf2onnx's graph run in onnxruntime with the same session options; Keras runs
@@ -9,8 +9,9 @@
   100 steps, on front-padded token batches (pad_sequences style, lengths 10..100),
   against the same model without the mask on the same batches.
 
-Repetitions of all runners are interleaved in rotating order and medians compared, so
-every ratio comes from one run on one machine state. tf2onnx's graphs are made through
+Every rep runs all runners once, in a fresh random order, after a short idle pause; a
+ratio is the median over reps of the two latencies measured in the same rep, so every
+ratio comes from one run on one machine state. tf2onnx's graphs are made through
 the Keras venv when tf2onnx is importable there (cached under benchmarks/.cache).
 """
 
@@ -158,22 +159,30 @@ def timed(
     keras: Callable[[], float] | None,
     reps: int,
     gap: float,
-) -> dict[str, float]:
-    """Medians; the Keras runner reports its own in-process time of ``model(x)``."""
+) -> dict[str, list[float]]:
+    """Seconds per rep (index i = rep i); Keras reports its own time of ``model(x)``."""
     all_runners = dict(runners)
     keras_times: list[float] = []
     if keras is not None:
         all_runners["keras"] = lambda: keras_times.append(keras())
     times = interleave(all_runners, reps, gap)
-    medians = {name: statistics.median(values) for name, values in times.items()}
     if keras is not None:
-        medians["keras"] = statistics.median(keras_times[-reps:])
-    return medians
+        times["keras"] = keras_times[-reps:]
+    return times
+
+
+def paired(times: dict[str, list[float]], a: str, b: str) -> float:
+    """Median over reps of a/b, each pair measured in the same rep (robust to drift)."""
+    return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
+
+
+def medians(times: dict[str, list[float]]) -> str:
+    return ", ".join(f"{k} {statistics.median(v) * 1000:.2f} ms" for k, v in times.items())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--reps", type=int, default=25)
     parser.add_argument("--steps", type=int, default=50, help="time steps, stacked model")
     parser.add_argument("--skip-keras", action="store_true")
     parser.add_argument(
@@ -191,6 +200,14 @@ def main() -> int:
         print(f"cannot make the benchmark models: {exc}", file=sys.stderr)
         return 2
     have_tf2onnx = _models.tf2onnx_available()
+    tf2onnx_problem = None if have_tf2onnx else "tf2onnx is not importable in the Keras venv"
+    if have_tf2onnx:
+        try:  # make (or find cached) tf2onnx graphs up front; report, don't fake, a failure
+            for name in ("lstm2x768", "text_masked"):
+                _models.tf2onnx_file(name, OPSET)
+        except RuntimeError as exc:
+            have_tf2onnx = False
+            tf2onnx_problem = f"tf2onnx failed: {str(exc).strip().splitlines()[-1][:300]}"
     rng = np.random.default_rng(8)
     rows: list[tuple[str, str, str, str]] = []  # figure, measured, limit, result
     context: list[str] = []
@@ -224,19 +241,20 @@ def main() -> int:
                 med = timed(runners, k_run[0] if k_run else None, args.reps, args.gap_ms / 1000)
                 label = f"batch {batch}, {args.steps} steps"
                 if "tf2onnx" in med:
-                    ratio_row(f"ours / tf2onnx latency, {label}", med["ours"] / med["tf2onnx"], 1.0)
+                    ratio_row(
+                        f"ours / tf2onnx latency, {label}", paired(med, "ours", "tf2onnx"), 1.0
+                    )
                 if "keras" in med:
                     ratio_row(
-                        f"ours / Keras model(x) latency, {label}", med["ours"] / med["keras"], None
+                        f"ours / Keras model(x) latency, {label}",
+                        paired(med, "ours", "keras"),
+                        None,
                     )
                 for other in outputs:
                     if other != "ours":
                         diff = max_diff(outputs["ours"], outputs[other])
                         context.append(f"{label}: max |ours - {other}| = {diff:.2e}")
-                context.append(
-                    f"{label}: medians "
-                    + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in med.items())
-                )
+                context.append(f"{label}: medians {medians(med)}")
         finally:
             if keras is not None:
                 keras.close()
@@ -247,8 +265,8 @@ def main() -> int:
                 f"{f['initializers']} initializers; between stacked layers: "
                 f"{f['between']}; ops {dict(sorted(f['ops'].items()))}"
             )
-        if not have_tf2onnx:
-            context.append("tf2onnx is not importable in the Keras venv: no tf2onnx figures")
+        if tf2onnx_problem:
+            context.append(f"{tf2onnx_problem}: no tf2onnx figures")
 
         # -- issue 4: masked text classifier ---------------------------------------------
         batch, steps = 32, 100
@@ -276,18 +294,18 @@ def main() -> int:
                 keras.close()
         label = f"batch {batch}, {steps} steps, front-padded"
         ratio_row(
-            f"masked / unmasked latency (ours), {label}", med["masked"] / med["unmasked"], 1.3
+            f"masked / unmasked latency (ours), {label}", paired(med, "masked", "unmasked"), 1.3
         )
         if "tf2onnx_masked" in med:
             ratio_row(
                 f"tf2onnx masked / ours masked latency, {label}",
-                med["tf2onnx_masked"] / med["masked"],
+                paired(med, "tf2onnx_masked", "masked"),
                 None,
             )
         if "keras" in med:
             ratio_row(
                 f"ours masked / Keras model(x) masked latency, {label}",
-                med["masked"] / med["keras"],
+                paired(med, "masked", "keras"),
                 None,
             )
         for other in ("tf2onnx_masked", "keras_masked"):
@@ -296,10 +314,7 @@ def main() -> int:
                     f"text classifier: max |ours masked - {other}| = "
                     f"{max_diff(outputs['masked'], outputs[other]):.2e}"
                 )
-        context.append(
-            "text classifier: medians "
-            + ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in med.items())
-        )
+        context.append(f"text classifier: medians {medians(med)}")
         for who, f in facts.items():
             graphs.append(
                 f"text [{who}]: {f['nodes']} nodes, {f['recurrent']} recurrent, "
@@ -308,7 +323,7 @@ def main() -> int:
 
     print(
         f"{args.reps} reps per runner (masked model: {args.reps * 2}), shuffled order, "
-        f"{args.gap_ms:g} ms idle before each call, medians"
+        f"{args.gap_ms:g} ms idle before each call; ratios: median of per-rep ratios"
     )
     if args.markdown:
         print("\n| figure | measured | limit | result |\n|---|---|---|---|")

@@ -152,19 +152,13 @@ def convert(
         keras_version=model.source.keras_version,
     )
 
+    names = (exported.input_names, exported.output_names, exported.states)
+
     def check(onnx_source: bytes | str) -> None:
         if not verify:
             return
         with untrusted_input(input_path, "the converted model cannot be run"):
-            report = check_parity(
-                model,
-                onnx_source,
-                exported.input_names,
-                exported.output_names,
-                exported.states,
-                tolerance=tolerance,
-                seed=seed,
-            )
+            report = check_parity(model, onnx_source, *names, tolerance=tolerance, seed=seed)
         result.parity = report
         result.max_abs_error = report.max_abs_error
         if not report.passed:
@@ -184,6 +178,9 @@ def convert(
         # Serialize once: the checker takes the same bytes (given a ModelProto, it would
         # serialize the whole model, weights included, a second time).
         data = exported.model.SerializeToString()
+        # From here on the bytes are the model: free the proto's copy of the weights
+        # before the checker and onnxruntime make theirs.
+        del exported
         onnx.checker.check_model(data, full_check=True)
         with atomic_target(output) as temp_path:
             write_bytes_durably(temp_path, data)
