@@ -94,10 +94,3 @@ def staged_external_model(final_path: Path, proto, force: bool):
         os.replace(staged, final_path)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def write_bytes_durably(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())

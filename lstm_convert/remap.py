@@ -44,8 +44,15 @@ def gate_index(perm: tuple[int, ...], units: int) -> np.ndarray:
 
 
 def remap_kernel(kernel: np.ndarray, perm: tuple[int, ...], units: int) -> np.ndarray:
-    """Keras ``(in, G*u)`` -> ONNX ``[G*u, in]`` in ONNX gate order (one fancy index)."""
-    return np.ascontiguousarray(kernel.T[gate_index(perm, units)], dtype=np.float32)
+    """Keras ``(in, G*u)`` -> ONNX ``[G*u, in]`` in ONNX gate order (one fancy index).
+
+    Viewing the kernel as ``[G, u, in]`` and indexing whole gate blocks copies the data
+    once, in large contiguous runs (indexing rows of ``kernel.T`` is several times slower).
+    """
+    kernel = np.asarray(kernel, dtype=np.float32)
+    inputs = kernel.shape[0]
+    blocks = kernel.reshape(inputs, len(perm), units).transpose(1, 2, 0)
+    return np.ascontiguousarray(blocks[list(perm)]).reshape(len(perm) * units, inputs)
 
 
 def remap_bias(bias: np.ndarray, perm: tuple[int, ...], units: int) -> np.ndarray:

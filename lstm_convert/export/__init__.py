@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 
+import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
 from .. import __version__
 from ..errors import UnsupportedModelError
 from ..model import KerasModel, TensorRef, call_order
+from . import serialize
 from .builder import BATCH, GraphBuilder, Tensor
 from .context import MIN_OPSET, ConvertOptions, ExportContext, LayerReport, StateIO
 
 
 @dataclass
 class ExportResult:
-    model: onnx.ModelProto
+    """The converted graph. Weights are kept as numpy arrays beside a weightless
+    ``skeleton`` so they can be streamed to disk without protobuf copies."""
+
+    skeleton: onnx.ModelProto
+    initializers: list[tuple[str, np.ndarray]]
     layers: list[LayerReport]
     input_names: list[str]
     output_names: list[str]
     states: list[StateIO]
+
+    @cached_property
+    def model(self) -> onnx.ModelProto:
+        """The complete ModelProto, weights included (built on first use)."""
+        return serialize.full_model(self.skeleton, self.initializers)
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write the model file with each weight buffer copied exactly once."""
+        serialize.write_model(path, self.skeleton, self.initializers)
+
+    def weight_bytes(self) -> int:
+        return sum(array.nbytes for _, array in self.initializers)
 
 
 def input_tensors(builder: GraphBuilder, model: KerasModel) -> list[Tensor]:
@@ -87,7 +107,7 @@ def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> li
 
 
 def _can_take(builder: GraphBuilder, wanted: str, taken: list[str]) -> bool:
-    fixed = {vi.name for vi in builder.graph_inputs} | {i.name for i in builder.initializers}
+    fixed = {vi.name for vi in builder.graph_inputs} | {name for name, _ in builder.initializers}
     return wanted not in fixed and wanted not in taken
 
 
@@ -162,11 +182,7 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
         report.onnx_ops = [kept[n] for n in report.onnx_ops if n in kept]
 
     graph = helper.make_graph(
-        builder.nodes,
-        model.name or "keras_model",
-        builder.graph_inputs,
-        builder.graph_outputs,
-        initializer=builder.initializers,
+        builder.nodes, model.name or "keras_model", builder.graph_inputs, builder.graph_outputs
     )
     opsets = [helper.make_opsetid("", options.opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="lstm-convert")
@@ -174,7 +190,8 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
     proto.ir_version = helper.find_min_ir_version_for(opsets)
     proto.doc_string = f"Converted from {model.source.format} (Keras {model.source.keras_version})"
     return ExportResult(
-        model=proto,
+        skeleton=proto,
+        initializers=builder.initializers,
         layers=ctx.reports,
         input_names=[vi.name for vi in builder.graph_inputs],
         output_names=[vi.name for vi in builder.graph_outputs],

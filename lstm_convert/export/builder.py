@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 ONNX_DTYPES = {
     "float32": TensorProto.FLOAT,
@@ -43,7 +43,8 @@ class Tensor:
 class GraphBuilder:
     opset: int
     nodes: list[onnx.NodeProto] = field(default_factory=list)
-    initializers: list[onnx.TensorProto] = field(default_factory=list)
+    # Weights stay numpy arrays until the model is written: see export/serialize.py.
+    initializers: list[tuple[str, np.ndarray]] = field(default_factory=list)
     graph_inputs: list[onnx.ValueInfoProto] = field(default_factory=list)
     graph_outputs: list[onnx.ValueInfoProto] = field(default_factory=list)
     _names: set[str] = field(default_factory=set)
@@ -82,8 +83,7 @@ class GraphBuilder:
     def initializer(self, base: str, array: np.ndarray) -> str:
         name = self.unique(base)
         # np.ascontiguousarray would turn a 0-d scalar into shape (1,): keep the rank.
-        array = np.require(array, requirements="C")
-        self.initializers.append(numpy_helper.from_array(array, name))
+        self.initializers.append((name, np.require(array, requirements="C")))
         return name
 
     def const_i64(self, values: list[int]) -> str:
@@ -144,7 +144,7 @@ class GraphBuilder:
                 kept.append(node)
                 needed.update(i for i in node.input if i)
         self.nodes = list(reversed(kept))
-        self.initializers = [init for init in self.initializers if init.name in needed]
+        self.initializers = [(n, a) for n, a in self.initializers if n in needed]
 
 
 def value_info(name: str, dtype: str, shape: tuple[Dim, ...]) -> onnx.ValueInfoProto:

@@ -104,9 +104,9 @@ def emit_node(
     """Add the fused node; returns [Y, Y_h(, Y_c)] (time-major, with a direction axis)."""
     b = ctx.builder
     first = specs[0]
-    w = b.initializer(f"{name}_W", np.stack([s.W for s in specs]))
-    r = b.initializer(f"{name}_R", np.stack([s.R for s in specs]))
-    bias = b.initializer(f"{name}_B", np.stack([s.B for s in specs]))
+    w = b.initializer(f"{name}_W", with_direction_axis([s.W for s in specs]))
+    r = b.initializer(f"{name}_R", with_direction_axis([s.R for s in specs]))
+    bias = b.initializer(f"{name}_B", with_direction_axis([s.B for s in specs]))
     inputs = [x_tm, w, r, bias, sequence_lens, *(initial_states or [])]
     while inputs and inputs[-1] == "":
         inputs.pop()
@@ -123,6 +123,11 @@ def emit_node(
         **first.attrs,
     )
     return outputs
+
+
+def with_direction_axis(arrays: list[np.ndarray]) -> np.ndarray:
+    """[dirs, ...]; one direction is a view, not another copy of the weights."""
+    return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
 
 
 def reverse_time(ctx: ExportContext, tm: str, name: str) -> str:

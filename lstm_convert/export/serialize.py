@@ -1,0 +1,97 @@
+"""Write an ONNX model with each weight buffer copied exactly once.
+
+Building TensorProtos and serializing the ModelProto copies every weight several times
+(numpy to bytes, bytes into the message, the message into the graph and model, the
+model to a string). Instead we serialize the weightless graph with onnx and append each
+initializer as a protobuf field whose ``raw_data`` is the numpy buffer itself. The
+result is one ordinary ``graph`` field holding all its initializers: protobuf readers
+accept a message's fields in any order, and ``onnx.load`` gives the same ModelProto.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+MODEL_GRAPH_FIELD = 7  # ModelProto.graph
+GRAPH_INITIALIZER_FIELD = 5  # GraphProto.initializer
+TENSOR_RAW_DATA_FIELD = 9  # TensorProto.raw_data
+LENGTH_DELIMITED = 2
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field_prefix(field: int, length: int) -> bytes:
+    return _varint(field << 3 | LENGTH_DELIMITED) + _varint(length)
+
+
+def _tensor_header(name: str, array: np.ndarray) -> bytes:
+    header = onnx.TensorProto(name=name, dims=list(array.shape))
+    header.data_type = onnx.helper.np_dtype_to_tensor_dtype(array.dtype)
+    return header.SerializeToString()
+
+
+def _little_endian(array: np.ndarray) -> np.ndarray:
+    # ONNX raw_data is little-endian; so is every platform onnxruntime ships for.
+    if sys.byteorder != "little" or array.dtype.byteorder == ">":
+        return array.astype(array.dtype.newbyteorder("<"))
+    return array
+
+
+def _initializer_pieces(name: str, array: np.ndarray) -> tuple[bytes, memoryview]:
+    array = np.ascontiguousarray(_little_endian(array)) if array.ndim else _little_endian(array)
+    buffer = memoryview(array.reshape(-1)).cast("B")
+    header = _tensor_header(name, array)
+    raw_prefix = _field_prefix(TENSOR_RAW_DATA_FIELD, buffer.nbytes)
+    tensor_length = len(header) + len(raw_prefix) + buffer.nbytes
+    prefix = _field_prefix(GRAPH_INITIALIZER_FIELD, tensor_length) + header + raw_prefix
+    return prefix, buffer
+
+
+def write_model(
+    path: str | os.PathLike[str],
+    skeleton: onnx.ModelProto,
+    initializers: list[tuple[str, np.ndarray]],
+) -> None:
+    """Serialize ``skeleton`` plus ``initializers`` to ``path`` and fsync it."""
+    without_graph = onnx.ModelProto()
+    without_graph.CopyFrom(skeleton)
+    without_graph.ClearField("graph")
+    graph = skeleton.graph.SerializeToString()
+    pieces = [_initializer_pieces(name, array) for name, array in initializers]
+    graph_length = len(graph) + sum(len(prefix) + buffer.nbytes for prefix, buffer in pieces)
+    with open(path, "wb") as handle:
+        handle.write(without_graph.SerializeToString())
+        handle.write(_field_prefix(MODEL_GRAPH_FIELD, graph_length))
+        handle.write(graph)
+        for prefix, buffer in pieces:
+            handle.write(prefix)
+            handle.write(buffer)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def full_model(
+    skeleton: onnx.ModelProto, initializers: list[tuple[str, np.ndarray]]
+) -> onnx.ModelProto:
+    """The same model as one ModelProto in memory (for callers that want the message)."""
+    model = onnx.ModelProto()
+    model.CopyFrom(skeleton)
+    model.graph.initializer.extend(
+        numpy_helper.from_array(array, name) for name, array in initializers
+    )
+    return model
