@@ -42,6 +42,7 @@ def test_convert_writes_a_verified_model_and_leaves_input_untouched(runner, tmp_
     assert report["status"] == "ok"
     assert report["max_abs_error"] < 1e-5
     assert [layer["class_name"] for layer in report["layers"]] == ["LSTM"]
+    onnx.checker.check_model(str(out), full_check=True)
     model = onnx.load(str(out))
     assert [n.op_type for n in model.graph.node].count("LSTM") == 1
     assert digest(SEED) == before
