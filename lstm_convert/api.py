@@ -22,7 +22,14 @@ from .outputs import (
     external_data_path,
     staged_external_model,
 )
-from .parity import DEFAULT_TOLERANCE, ParityReport, check_parity, load_inputs
+from .parity import (
+    DEFAULT_TOLERANCE,
+    ParityReport,
+    check_parity,
+    compare_onnx,
+    load_inputs,
+    reference_case,
+)
 from .readers import read_model
 from .weightspec import weight_names
 
@@ -116,6 +123,11 @@ def load(
 EXTERNAL_DATA_THRESHOLD = int(1.8 * 1024**3)
 
 
+def release_weights(model: KerasModel) -> None:
+    for layer in model.iter_layers():
+        layer.weights = []
+
+
 def build_onnx(model: KerasModel, options: ConvertOptions) -> ExportResult:
     with untrusted_input(model.source.path, "the model config is malformed or inconsistent"):
         return export_model(model, options)
@@ -161,7 +173,11 @@ def convert(
         keras_version=model.source.keras_version,
     )
 
-    names = (exported.input_names, exported.output_names, exported.states)
+    input_names, output_names, states = (
+        exported.input_names,
+        exported.output_names,
+        exported.states,
+    )
 
     def check(staged: Path) -> None:
         """Parity on the written file itself, loaded by path (which also works past
@@ -171,7 +187,11 @@ def convert(
         if not verify:
             return
         with untrusted_input(input_path, "the converted model cannot be run"):
-            report = check_parity(model, str(staged), *names, tolerance=tolerance, seed=seed)
+            case = reference_case(model, input_names, states, seed=seed)
+            # The reference is done: free the Keras arrays before onnxruntime loads its
+            # own copy of the weights (peak memory is the larger of the two phases).
+            release_weights(model)
+            report = compare_onnx(case, str(staged), output_names, tolerance)
         result.parity = report
         result.max_abs_error = report.max_abs_error
         if not report.passed:

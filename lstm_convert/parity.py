@@ -143,8 +143,62 @@ def run_onnx(model_source: bytes | str, feeds: dict[str, np.ndarray]) -> list[np
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # One run per session: prepacking the weights would only cost time and memory.
+    options.add_session_config_entry("session.disable_prepacking", "1")
     session = ort.InferenceSession(model_source, options, providers=["CPUExecutionProvider"])
     return session.run(None, feeds)
+
+
+@dataclass
+class ParityCase:
+    """Inputs for onnxruntime and what Keras's equations say it must return."""
+
+    feeds: dict[str, np.ndarray]
+    expected: list[np.ndarray]
+    source: str = "random"
+
+
+def reference_case(
+    model: KerasModel,
+    input_names: list[str],
+    states: list[StateIO] | None = None,
+    inputs: list[np.ndarray] | None = None,
+    seed: int = 0,
+    source: str = "random",
+) -> ParityCase:
+    """Seeded (or given) inputs and the NumPy reference's outputs for them.
+
+    Computed before onnxruntime runs, so a caller can free the Keras weights first.
+    """
+    states = states or []
+    if inputs is None:
+        inputs = random_inputs(model, seed)
+    model_input_names = [n for n in input_names if n not in {s.input_name for s in states}]
+    if len(inputs) != len(model_input_names):
+        raise InputFileError(
+            f"the model takes {len(model_input_names)} inputs, {len(inputs)} were given"
+        )
+    batch = int(inputs[0].shape[0]) if inputs and inputs[0].ndim else DEFAULT_BATCH
+    state_values = random_states(states, batch, seed)
+    feeds = dict(zip(model_input_names, inputs, strict=True))
+    feeds.update({s.input_name: v for s, v in zip(states, state_values, strict=True)})
+    initial = {(s.layer, s.label): v for s, v in zip(states, state_values, strict=True)}
+    expected, finals = run_reference(model, inputs, initial)
+    expected += [finals[(s.layer, s.label)] for s in states]
+    return ParityCase(feeds, expected, source)
+
+
+def compare_onnx(
+    case: ParityCase,
+    onnx_source: bytes | str,
+    output_names: list[str],
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> ParityReport:
+    got = run_onnx(onnx_source, case.feeds)
+    report = ParityReport(tolerance=tolerance, source=case.source)
+    for name, actual, reference in zip(output_names, got, case.expected, strict=True):
+        report.outputs.append(compare(name, actual, reference))
+    return report
 
 
 def check_parity(
@@ -158,28 +212,8 @@ def check_parity(
     seed: int = 0,
     source: str = "random",
 ) -> ParityReport:
-    states = states or []
-    if inputs is None:
-        inputs = random_inputs(model, seed)
-    model_input_names = [n for n in input_names if n not in {s.input_name for s in states}]
-    if len(inputs) != len(model_input_names):
-        raise InputFileError(
-            f"the model takes {len(model_input_names)} inputs, {len(inputs)} were given"
-        )
-    batch = int(inputs[0].shape[0]) if inputs and inputs[0].ndim else DEFAULT_BATCH
-    state_values = random_states(states, batch, seed)
-    feeds = dict(zip(model_input_names, inputs, strict=True))
-    feeds.update({s.input_name: v for s, v in zip(states, state_values, strict=True)})
-    got = run_onnx(onnx_source, feeds)
-
-    initial = {(s.layer, s.label): v for s, v in zip(states, state_values, strict=True)}
-    expected, finals = run_reference(model, inputs, initial)
-    expected += [finals[(s.layer, s.label)] for s in states]
-
-    report = ParityReport(tolerance=tolerance, source=source)
-    for name, actual, reference in zip(output_names, got, expected, strict=True):
-        report.outputs.append(compare(name, actual, reference))
-    return report
+    case = reference_case(model, input_names, states, inputs, seed, source)
+    return compare_onnx(case, onnx_source, output_names, tolerance)
 
 
 def compare(name: str, actual: np.ndarray, expected: np.ndarray) -> OutputParity:

@@ -73,8 +73,15 @@ def _softmax(x: Array) -> Array:
 # and returns (output, new_states). Input projections for all steps are one matmul.
 
 
+def _float64(weights: list[Array]) -> list[Array]:
+    # Once per layer: mixing float32 weights into float64 matmuls would upcast them again
+    # at every step.
+    return [np.asarray(w, dtype=np.float64) for w in weights]
+
+
 def lstm_cell(config: dict[str, Any], weights: list[Array], major: int):
     units = config.get("units", config.get("output_dim"))
+    weights = _float64(weights)
     kernel, recurrent = weights[0], weights[1]
     bias = weights[2] if config.get("use_bias", True) else np.zeros(4 * units)
     act = activation_fn(config.get("activation", "tanh"), major)
@@ -97,6 +104,7 @@ def lstm_cell(config: dict[str, Any], weights: list[Array], major: int):
 
 def gru_cell(config: dict[str, Any], weights: list[Array], major: int):
     units = config.get("units", config.get("output_dim"))
+    weights = _float64(weights)
     kernel, recurrent = weights[0], weights[1]
     use_bias = config.get("use_bias", True)
     reset_after = config.get("reset_after")
@@ -134,6 +142,7 @@ def gru_cell(config: dict[str, Any], weights: list[Array], major: int):
 
 def simple_rnn_cell(config: dict[str, Any], weights: list[Array], major: int):
     units = config.get("units", config.get("output_dim"))
+    weights = _float64(weights)
     kernel, recurrent = weights[0], weights[1]
     bias = weights[2] if config.get("use_bias", True) else np.zeros(units)
     act = activation_fn(config.get("activation", "tanh"), major)
