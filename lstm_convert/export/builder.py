@@ -136,7 +136,9 @@ class GraphBuilder:
                     node.input[i] = new
 
     def prune(self) -> None:
-        """Drop nodes and initializers nothing reaches from the graph outputs."""
+        """Drop nodes and initializers nothing reaches from the graph outputs, and leave
+        unrequested the optional outputs nobody reads (a recurrent node then skips
+        writing its full sequence ``Y`` or its cell state ``Y_c``)."""
         needed = {out.name for out in self.graph_outputs}
         kept = []
         for node in reversed(self.nodes):
@@ -145,6 +147,17 @@ class GraphBuilder:
                 needed.update(i for i in node.input if i)
         self.nodes = list(reversed(kept))
         self.initializers = [(n, a) for n, a in self.initializers if n in needed]
+        for node in self.nodes:
+            if node.op_type in OPTIONAL_OUTPUT_OPS:
+                outputs = [o if o in needed else "" for o in node.output]
+                while outputs and outputs[-1] == "":
+                    outputs.pop()
+                del node.output[:]
+                node.output.extend(outputs)
+
+
+# ONNX recurrent ops: every output (Y, Y_h, Y_c) is optional.
+OPTIONAL_OUTPUT_OPS = ("LSTM", "GRU", "RNN")
 
 
 def value_info(name: str, dtype: str, shape: tuple[Dim, ...]) -> onnx.ValueInfoProto:
