@@ -133,7 +133,11 @@ def convert(
     model: Annotated[Path, typer.Argument(help="Keras file: .h5 (Keras 1/2/3) or .keras zip.")],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="ONNX file to write [default: MODEL with .onnx]."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="ONNX file to write (default: MODEL beside itself, with the .onnx suffix).",
+        ),
     ] = None,
     bias_split: Annotated[
         BiasSplitChoice,
@@ -150,7 +154,8 @@ def convert(
         bool,
         typer.Option(
             "--verify/--no-verify",
-            help="Check onnxruntime against a NumPy reference of Keras before keeping the file.",
+            help="Run the written file in onnxruntime and compare it with a NumPy reference "
+            "of Keras's equations before keeping it; --no-verify skips every check.",
         ),
     ] = True,
     tolerance: Annotated[
