@@ -41,23 +41,14 @@ class ParityReport:
         )
 
 
-def _vocab_for(model: KerasModel, input_layer: str) -> int:
-    """Token inputs must index every Embedding they feed."""
-    sizes = []
-    for layer in model.iter_layers():
-        if layer.class_name == "Embedding" and any(
-            ref.layer == input_layer for call in layer.calls for ref in call.inputs
-        ):
-            sizes.append(int(layer.config.get("input_dim", layer.weights[0].shape[0])))
-    return min(sizes) if sizes else 10
-
-
-def _feeds_embedding(model: KerasModel, input_layer: str) -> bool:
-    return any(
-        layer.class_name == "Embedding"
-        and any(ref.layer == input_layer for call in layer.calls for ref in call.inputs)
+def _embedding_sizes(model: KerasModel, input_layer: str) -> list[int]:
+    """Vocabulary sizes of the Embeddings an input feeds (token ids must index them all)."""
+    return [
+        int(layer.config.get("input_dim", layer.weights[0].shape[0]))
         for layer in model.iter_layers()
-    )
+        if layer.class_name == "Embedding"
+        and any(ref.layer == input_layer for call in layer.calls for ref in call.inputs)
+    ]
 
 
 def padding_pattern(batch: int, steps: int) -> np.ndarray:
@@ -99,8 +90,9 @@ def random_inputs(
         shape = [d if isinstance(d, int) else steps for d in shape]
         dtype = config.get("dtype", "float32")
         padded = padding_pattern(shape[0], shape[1]) if len(shape) >= 2 else None
-        if dtype in ("int32", "int64") or _feeds_embedding(model, ref.layer):
-            vocab = _vocab_for(model, ref.layer)
+        vocabularies = _embedding_sizes(model, ref.layer)
+        if dtype in ("int32", "int64") or vocabularies:
+            vocab = min(vocabularies, default=10)
             ids = rng.integers(1 if vocab > 1 else 0, vocab, size=shape)
             if padded is not None and len(shape) == 2:
                 ids[padded] = 0  # token 0 is what mask_zero and not_equal(x, 0) mask

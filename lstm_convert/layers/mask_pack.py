@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from onnx import TensorProto, helper
 
 from ..export.context import ExportContext
-from .ops import INT64_MIN
+from .ops import INT64_MIN, mask_weight
 
 
 @dataclass(frozen=True)
@@ -51,23 +51,13 @@ def packing(ctx: ExportContext, mask: str) -> Packing:
     valid = b.op("Cast", [mask], name, to=TensorProto.INT64)
     counts = b.op("CumSum", [valid, axis], f"{name}_counts")  # k[t]
     lengths = b.op("ReduceSum", [valid, axis], f"{name}_lengths", keepdims=1)  # [B, 1]
-    ones = b.op(
-        "ConstantOfShape",
-        [b.op("Shape", [valid], name)],
-        name,
-        value=helper.make_tensor("one", TensorProto.INT64, [1], [1]),
-    )
+    ones = filled_like(ctx, valid, 1, name)
     steps_plus_one = b.op("CumSum", [ones, axis], name)  # t + 1
     steps = b.op("Sub", [steps_plus_one, one], name)
     valid_position = b.op("Sub", [counts, one], name)  # k[t] - 1
     masked_position = b.op("Sub", [b.op("Add", [lengths, steps], name), counts], name)
     position = b.op("Where", [mask, valid_position, masked_position], f"{name}_position")
-    zeros = b.op(
-        "ConstantOfShape",
-        [b.op("Shape", [valid], name)],
-        name,
-        value=helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
-    )
+    zeros = filled_like(ctx, valid, 0, name)
     index = b.op("ScatterElements", [zeros, position, steps], f"{name}_index", axis=1)
     result = Packing(
         gather_index=b.op("Unsqueeze", [index, last_axis], f"{name}_gather"),
@@ -78,15 +68,18 @@ def packing(ctx: ExportContext, mask: str) -> Packing:
             to=TensorProto.INT32,
         ),
         counts=b.op("Unsqueeze", [counts, last_axis], f"{name}_scatter"),
-        weight=b.op(
-            "Cast",
-            [b.op("Unsqueeze", [mask, last_axis], name)],
-            f"{name}_weight",
-            to=TensorProto.FLOAT,
-        ),
+        weight=mask_weight(ctx, mask, name),
     )
     cache[mask] = result
     return result
+
+
+def filled_like(ctx: ExportContext, value: str, fill: int, name: str) -> str:
+    """An int64 tensor of ``value``'s (runtime) shape, filled with ``fill``."""
+    b = ctx.builder
+    shape = b.op("Shape", [value], name)
+    constant = helper.make_tensor(f"fill_{fill}", TensorProto.INT64, [1], [fill])
+    return b.op("ConstantOfShape", [shape], name, value=constant)
 
 
 def pack(ctx: ExportContext, x_batch_first: str, p: Packing, name: str) -> str:

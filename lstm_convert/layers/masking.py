@@ -16,7 +16,7 @@ from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer, constant_operand
-from .ops import reduce
+from .ops import mask_weight, reduce
 from .registry import converter
 
 
@@ -30,19 +30,19 @@ def convert_masking(
         f"{layer.name}_mask_value", np.asarray(layer.config.get("mask_value", 0.0), np.float32)
     )
     differs = b.op("Not", [b.op("Equal", [x.name, value], layer.name)], layer.name)
-    # any(x != mask_value, axis=-1)
-    as_int = b.op("Cast", [differs], layer.name, to=TensorProto.INT32)
-    any_differs = reduce(ctx, "ReduceMax", as_int, [-1], layer.name, 0)
-    mask = b.op("Cast", [any_differs], f"{layer.name}_mask", to=TensorProto.BOOL)
+    mask = any_along(ctx, differs, -1, False, f"{layer.name}_mask")  # any(x != v, axis=-1)
     # Keras also zeroes the masked steps.
-    weight = b.op(
-        "Cast",
-        [b.op("Unsqueeze", [mask, b.const_i64([-1])], layer.name)],
-        layer.name,
-        to=TensorProto.FLOAT,
-    )
+    weight = mask_weight(ctx, mask, layer.name)
     zeroed = b.op("Mul", [x.name, weight], layer.name)
     return [Tensor(zeroed, x.shape, x.dtype, mask)]
+
+
+def any_along(ctx: ExportContext, flags: str, axis: int, keep: bool, name: str) -> str:
+    """Logical any of a bool tensor along ``axis`` (ONNX has no ReduceAny)."""
+    b = ctx.builder
+    as_int = b.op("Cast", [flags], name, to=TensorProto.INT32)
+    reduced = reduce(ctx, "ReduceMax", as_int, [axis], name, int(keep))
+    return b.op("Cast", [reduced], name, to=TensorProto.BOOL)
 
 
 def _scalar_like(ctx: ExportContext, tensor: Tensor, value: Any, name: str) -> str:
@@ -73,10 +73,7 @@ def convert_any(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Ca
     keep = bool(layer.config.get("keepdims", False))
     if not isinstance(axis, int):
         raise UnsupportedModelError(f"layer {layer.name!r}: Any over several axes")
-    b = ctx.builder
-    as_int = b.op("Cast", [x.name], layer.name, to=TensorProto.INT32)
-    reduced = reduce(ctx, "ReduceMax", as_int, [axis], layer.name, int(keep))
-    value = b.op("Cast", [reduced], layer.name, to=TensorProto.BOOL)
+    value = any_along(ctx, x.name, axis, keep, layer.name)
     position = axis % x.rank
     if keep:
         shape = tuple(1 if i == position else d for i, d in enumerate(x.shape))

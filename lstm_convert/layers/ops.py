@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from onnx import TensorProto
+
 from ..activations import hard_sigmoid_slope, keras_activation_name
 from ..errors import UnsupportedModelError
 from ..export.context import ExportContext
@@ -57,6 +59,13 @@ def apply_activation(ctx: ExportContext, value: str, activation: object, name: s
         f"layer {name!r}: activation {key!r} is not supported "
         f"(supported: {', '.join(DENSE_ACTIVATIONS)})"
     )
+
+
+def mask_weight(ctx: ExportContext, mask: str, name: str) -> str:
+    """A bool ``[batch, time]`` mask as float ``[batch, time, 1]``: 1 valid, 0 masked."""
+    b = ctx.builder
+    expanded = b.op("Unsqueeze", [mask, b.const_i64([-1])], name)
+    return b.op("Cast", [expanded], f"{name}_weight", to=TensorProto.FLOAT)
 
 
 def reduce(ctx: ExportContext, op: str, value: str, axes: list[int], name: str, keep: int) -> str:

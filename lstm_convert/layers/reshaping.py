@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import math
 
-from onnx import TensorProto
-
 from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
-from .ops import reduce
+from .ops import mask_weight, reduce
 from .registry import converter
 
 
@@ -78,12 +76,7 @@ def convert_global_pooling(
     b = ctx.builder
     if x.mask is not None and layer.class_name == "GlobalAveragePooling1D":
         # Keras averages over the valid steps only.
-        weight = b.op(
-            "Cast",
-            [b.op("Unsqueeze", [x.mask, b.const_i64([-1])], layer.name)],
-            layer.name,
-            to=TensorProto.FLOAT,
-        )
+        weight = mask_weight(ctx, x.mask, layer.name)
         total = reduce(
             ctx, "ReduceSum", b.op("Mul", [x.name, weight], layer.name), [1], layer.name, keep
         )
