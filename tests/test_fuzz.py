@@ -4,6 +4,7 @@ CI runs 300 examples with a fixed seed. A longer campaign, outside CI:
     LSTM_CONVERT_FUZZ_EXAMPLES=10000 LSTM_CONVERT_FUZZ_RANDOM=1 python -m pytest tests/test_fuzz.py
 """
 
+import copy
 import io
 import json
 import os
@@ -61,7 +62,8 @@ def json_edit(draw, text: str) -> bytes:
         if draw(st.booleans()) and isinstance(container, dict):
             del container[key]
         else:
-            container[key] = draw(st.sampled_from(ODD_VALUES))
+            # A fresh copy: a shared list inserted twice could end up containing itself.
+            container[key] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
     return json.dumps(data).encode()
 
 
