@@ -31,6 +31,7 @@ from .parity import (
     reference_case,
 )
 from .readers import read_model
+from .readers.guard import probe
 from .weightspec import weight_names
 
 
@@ -107,6 +108,7 @@ def load(
 ) -> KerasModel:
     """Read a Keras file into the neutral model, refusing non-finite weights by default."""
     with untrusted_input(path, "damaged or not a Keras model"):
+        probe(str(path), str(config_path) if config_path else None)
         model = read_model(path, config_path)
     if not allow_nonfinite:
         for layer in model.iter_layers():

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from lstm_convert.api import convert
 from lstm_convert.errors import ConvertError
 
 EXAMPLES = int(os.environ.get("LSTM_CONVERT_FUZZ_EXAMPLES", "300"))
+# Campaigns can keep every slow case for a regression test: LSTM_CONVERT_FUZZ_SLOW_DIR=dir
+SLOW_DIR = os.environ.get("LSTM_CONVERT_FUZZ_SLOW_DIR")
+SLOW_SECONDS = 5.0
 RANDOM = os.environ.get("LSTM_CONVERT_FUZZ_RANDOM") == "1"
 SECONDS_PER_EXAMPLE = 30
 
@@ -174,6 +178,7 @@ def test_mutated_files_raise_only_our_errors(case):
         out = Path(folder) / "out.onnx"
         previous = signal.signal(signal.SIGALRM, _alarm)
         signal.alarm(SECONDS_PER_EXAMPLE)
+        started = time.monotonic()
         try:
             convert(path, out)
         except ConvertError as exc:
@@ -182,6 +187,9 @@ def test_mutated_files_raise_only_our_errors(case):
         finally:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)
+            if SLOW_DIR and time.monotonic() - started > SLOW_SECONDS:
+                kept = Path(SLOW_DIR) / f"slow_{abs(hash(data))}.{suffix}"
+                kept.write_bytes(data)
         assert path.read_bytes() == data  # the input is never modified
 
 

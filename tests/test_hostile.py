@@ -180,7 +180,7 @@ def test_absurd_units_without_bias_are_refused_too(tmp_path):
     assert_refused(path, tmp_path)
 
 
-def test_dataset_claiming_more_bytes_than_the_file_is_refused(tmp_path):
+def _replace_first_weight(tmp_path, **dataset_options):
     path = tmp_path / "claims.h5"
     shutil.copy(SEED_H5, path)
     with h5py.File(path, "r+") as f:
@@ -191,9 +191,22 @@ def test_dataset_claiming_more_bytes_than_the_file_is_refused(tmp_path):
             n.decode() if isinstance(n, bytes) else n for n in group[layer].attrs["weight_names"]
         ]
         del group[layer][names[0]]
-        # Chunked and never written: tiny on disk, 64 GB if read.
-        group[layer].create_dataset(names[0], shape=(2**17, 2**17), dtype="f4", chunks=(64, 64))
+        group[layer].create_dataset(names[0], shape=(2**17, 2**17), dtype="f4", **dataset_options)
+    return path
+
+
+def test_dataset_claiming_more_bytes_than_the_file_is_refused(tmp_path):
+    # Contiguous storage is allocated lazily: tiny on disk, 64 GB if read.
+    path = _replace_first_weight(tmp_path)
+    assert path.stat().st_size < 1024 * 1024
     assert_refused(path, tmp_path, expect="more than the file holds")
+
+
+def test_chunked_weights_are_refused(tmp_path):
+    # Keras writes plain contiguous datasets; chunked storage makes HDF5 walk an index
+    # a damaged file can corrupt.
+    path = _replace_first_weight(tmp_path, chunks=(64, 64))
+    assert_refused(path, tmp_path, expect="chunked")
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -50,12 +50,15 @@ def read_config_file(path: str | os.PathLike[str]) -> object:
 
 
 def read_model(
-    path: str | os.PathLike[str], config_path: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    config_path: str | os.PathLike[str] | None = None,
+    metadata_only: bool = False,
 ) -> KerasModel:
     """Read a Keras model file (Keras 1/2/3 ``.h5`` or ``.keras``) into a neutral model.
 
     ``config_path`` pairs a weights-only file (``save_weights`` .h5 or Keras 3
-    ``.weights.h5``) with its architecture.
+    ``.weights.h5``) with its architecture. ``metadata_only`` walks and checks everything
+    but reads no weight data (see ``guard.py``).
     """
     kind = sniff(path)
     text_path = str(path)
@@ -63,7 +66,7 @@ def read_model(
         from .keras_zip import read_keras_zip
 
         data = Path(path).read_bytes()
-        return read_keras_zip(io.BytesIO(data), text_path, len(data))
+        return read_keras_zip(io.BytesIO(data), text_path, len(data), metadata_only)
 
     import h5py
 
@@ -74,7 +77,7 @@ def read_model(
         h5file = h5py.File(text_path, "r")
     except (OSError, ValueError) as exc:
         raise InputFileError(f"{text_path}: HDF5 file cannot be opened ({exc})") from None
-    budget = WeightBudget(Path(path).stat().st_size)
+    budget = WeightBudget(Path(path).stat().st_size, metadata_only)
     with h5file:
         if config_path is not None:
             if weights_only_kind(h5file) is None:

@@ -44,27 +44,49 @@ def load_json(text: str | bytes, what: str) -> Any:
 
 
 class WeightBudget:
-    """Refuse datasets that claim more bytes than their container could hold.
+    """The one place weight data is read from HDF5, with the checks that make it safe.
 
-    Keras never compresses weights, so a dataset declaring far more than the file's size
-    is damaged or hostile; checking the declared shape first means nothing huge is
-    ever allocated.
+    * Keras writes every weight as a plain contiguous dataset. Chunked, compressed or
+      virtual layouts make HDF5 walk index structures a damaged file can corrupt, so
+      they are refused.
+    * A dataset declaring far more bytes than its container holds is damaged or hostile;
+      the declared shape is checked first, so nothing huge is ever allocated.
+    * ``metadata_only`` (the forked probe in ``guard.py``) checks all of this and returns
+      unread placeholders, so the probe touches every piece of metadata and no data.
     """
 
-    def __init__(self, container_bytes: int) -> None:
+    def __init__(self, container_bytes: int, metadata_only: bool = False) -> None:
         self.remaining = 2 * container_bytes + 1024 * 1024
+        self.metadata_only = metadata_only
 
     def read(self, dataset: Any) -> np.ndarray:
         dtype = dataset.dtype
         if dtype.kind not in "fiub":
             raise WeightsError(f"weight {dataset.name} holds {dtype}, not numbers")
+        layout = dataset.id.get_create_plist().get_layout()
+        if layout not in SAFE_LAYOUTS:
+            raise WeightsError(
+                f"weight {dataset.name} is stored chunked, compressed or virtual, "
+                "which Keras never writes"
+            )
         declared = int(np.prod(dataset.shape, dtype=np.float64) * dtype.itemsize)
         if declared > self.remaining:
             raise WeightsError(
                 f"weight {dataset.name} declares {declared} bytes, more than the file holds"
             )
         self.remaining -= declared
+        if self.metadata_only:
+            return np.empty(dataset.shape, dtype)  # never touched: no memory is committed
         return np.asarray(dataset)
+
+
+def _safe_layouts() -> tuple[int, ...]:
+    import h5py
+
+    return (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT)
+
+
+SAFE_LAYOUTS = _safe_layouts()
 
 
 def assign_weights(layer: Layer, arrays: list[np.ndarray], names: list[str]) -> None:

@@ -46,7 +46,9 @@ def read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
         raise InputFileError(f".keras member {name} cannot be read: {exc}") from None
 
 
-def read_keras_zip(data: io.BufferedIOBase | str, path: str, archive_size: int) -> KerasModel:
+def read_keras_zip(
+    data: io.BufferedIOBase | str, path: str, archive_size: int, metadata_only: bool = False
+) -> KerasModel:
     try:
         archive = zipfile.ZipFile(data)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -71,7 +73,7 @@ def read_keras_zip(data: io.BufferedIOBase | str, path: str, archive_size: int) 
     with h5file:
         root = _layers_root(h5file)
         if root is not None:
-            read_model_weights(root, model, WeightBudget(len(weights)))
+            read_model_weights(root, model, WeightBudget(len(weights), metadata_only))
     return model
 
 

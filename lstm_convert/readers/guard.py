@@ -1,0 +1,93 @@
+"""Read untrusted HDF5 behind a probe that runs in a forked child.
+
+The HDF5 C library can loop forever, or crash, on a damaged file while it parses
+metadata (seen by our fuzzing: an attribute read that never returns). Python cannot
+interrupt C code holding the GIL, so the read is first rehearsed in a forked child with
+``metadata_only``: the same code path, every check, no weight data. The parent waits
+with a deadline and only then reads for real. HDF5 is deterministic, so the metadata the
+child walked safely the parent walks safely too; weight data is read only from plain
+contiguous datasets (see ``WeightBudget``).
+
+A fork costs a few milliseconds. Where fork is unavailable (Windows) the probe is
+skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import time
+
+from ..errors import ConvertError, InputFileError
+
+DEFAULT_TIMEOUT = float(os.environ.get("LSTM_CONVERT_READ_TIMEOUT", "30"))
+_OK = b"ok"
+
+
+def probe(path: str, config_path: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Raise the error reading ``path`` would raise, or InputFileError if it hangs/crashes."""
+    if not hasattr(os, "fork"):
+        return
+    # Import what the read needs before forking: the parent needs it anyway, and a child
+    # that imported h5py itself would spend ~40 ms doing so.
+    import h5py  # noqa: F401
+
+    from . import keras_zip, legacy_h5  # noqa: F401
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: rehearse the read, report, and leave without any cleanup
+        os.close(read_end)
+        try:
+            from . import read_model
+
+            read_model(path, config_path, metadata_only=True)
+            payload = _OK
+        except ConvertError as exc:
+            payload = pickle.dumps(exc)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent as data
+            payload = pickle.dumps(InputFileError(_describe(path, exc)))
+        try:
+            os.write(write_end, payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        payload = _collect(read_end, pid, timeout, path)
+    finally:
+        os.close(read_end)
+    if payload != _OK:
+        raise pickle.loads(payload)
+
+
+def _collect(read_end: int, pid: int, timeout: float, path: str) -> bytes:
+    deadline = time.monotonic() + timeout
+    chunks = []
+    while True:
+        remaining = deadline - time.monotonic()
+        ready, _, _ = select.select([read_end], [], [], max(0.0, remaining))
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise InputFileError(
+                f"{path}: reading its HDF5 metadata did not finish within {timeout:g} s "
+                "(the file is damaged)"
+            )
+        chunk = os.read(read_end, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    payload = b"".join(chunks)
+    if not payload:
+        code = os.waitstatus_to_exitcode(status)
+        raise InputFileError(f"{path}: the HDF5 library crashed reading it (exit {code})")
+    return payload
+
+
+def _describe(path: str, exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    detail = f"{exc.__class__.__name__}: {text[0][:200]}" if text else exc.__class__.__name__
+    return f"{path}: damaged or not a Keras model ({detail})"
