@@ -131,3 +131,17 @@ def constant_operand(layer: Layer, call: Call) -> Any:
     from .errors import UnsupportedModelError
 
     raise UnsupportedModelError(f"layer {layer.name!r}: cannot find the value compared against")
+
+
+# Sizes that come from the config alone (input shapes, RepeatVector's n) are checked
+# before anything is allocated; weight shapes are checked against the file instead.
+MAX_DIM = 2**20
+
+
+def check_dim(value: Any, what: str, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_DIM:
+        from .errors import InputFileError
+
+        raise InputFileError(f"{what} has an absurd size {value!r} (limit {MAX_DIM})")

@@ -13,6 +13,9 @@ from .model import KerasModel
 from .reference import run_reference
 
 DEFAULT_TOLERANCE = 1e-4
+# The built-in check needs a small batch only; a model fixing enormous shapes is refused
+# rather than allocated (pass --no-verify, or verify on your own --inputs).
+MAX_PARITY_VALUES = 2**24
 DEFAULT_BATCH = 4
 DEFAULT_STEPS = 7
 
@@ -88,6 +91,11 @@ def random_inputs(
         shape = list(config["batch_shape"])
         shape[0] = shape[0] if isinstance(shape[0], int) else batch
         shape = [d if isinstance(d, int) else steps for d in shape]
+        if int(np.prod(shape, dtype=np.float64)) > MAX_PARITY_VALUES:
+            raise InputFileError(
+                f"input {ref.layer!r} of shape {shape} is too large for the parity check "
+                "(use --no-verify, or verify with your own --inputs)"
+            )
         dtype = config.get("dtype", "float32")
         padded = padding_pattern(shape[0], shape[1]) if len(shape) >= 2 else None
         vocabularies = _embedding_sizes(model, ref.layer)

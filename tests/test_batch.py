@@ -12,7 +12,7 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 from typer.testing import CliRunner
 
 from lstm_convert.batch import SKIPPED, BatchResult, convert_many
@@ -193,9 +193,11 @@ def test_a_crashing_worker_fails_only_its_own_file(models, tmp_path, monkeypatch
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
 def test_a_file_that_hangs_times_out_alone(models, tmp_path):
-    """Reading from a FIFO nobody writes to blocks forever: a real hang, no test hook."""
+    """A real hang, no test hook: HDF5 never returns from reading this fuzz-found file.
+    The worker's own read deadline is 30 s; the batch's 3 s timeout must come first,
+    and the worker's forked probe must not outlive it."""
     stuck = tmp_path / "stuck.h5"
-    os.mkfifo(stuck)
+    shutil.copy(ROOT / "tests" / "fixtures" / "hostile" / "hdf5_metadata_loop.h5", stuck)
     started = time.monotonic()
     result = convert_many(
         [stuck, models / "top_lstm.h5", models / "a" / "gru.keras"],
@@ -208,6 +210,33 @@ def test_a_file_that_hangs_times_out_alone(models, tmp_path):
     assert hung.status == "failed" and hung.error == "timed out after 3 s"
     assert hung.seconds >= 3
     assert lstm.status == "ok" and gru.status == "ok"
+    time.sleep(0.5)
+    assert not _processes_reading(stuck)
+
+
+def _processes_reading(path) -> list[int]:
+    """PIDs whose command line or open files mention ``path`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            links = [
+                os.readlink(f"/proc/{entry}/fd/{fd}") for fd in os.listdir(f"/proc/{entry}/fd")
+            ]
+        except OSError:
+            continue
+        if str(path) in links:
+            found.append(int(entry))
+    return found
+
+
+def test_a_fifo_is_refused_at_once(models, tmp_path):
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    result = convert_many([fifo, models / "top_lstm.h5"], tmp_path / "out", timeout=30)
+    assert [r.status for r in result.results] == ["failed", "ok"]
+    assert "not a regular file" in result.results[0].error
 
 
 def test_a_tiny_timeout_fails_the_file_not_the_batch(models, tmp_path):
@@ -312,8 +341,8 @@ def test_importing_the_cli_stays_light():
     not (hasattr(os, "mkfifo") and Path("/proc/self/task").is_dir()), reason="Linux only"
 )
 def test_sigterm_stops_the_workers_too(tmp_path):
-    stuck = tmp_path / "stuck.h5"
-    os.mkfifo(stuck)
+    stuck = tmp_path / "stuck.h5"  # HDF5 never finishes reading it (see test above)
+    shutil.copy(ROOT / "tests" / "fixtures" / "hostile" / "hdf5_metadata_loop.h5", stuck)
     command = [sys.executable, "-m", "lstm_convert", "batch", str(stuck), "-o", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     children_file = Path(f"/proc/{process.pid}/task/{process.pid}/children")
@@ -323,10 +352,11 @@ def test_sigterm_stops_the_workers_too(tmp_path):
         time.sleep(0.1)
         workers = [int(pid) for pid in children_file.read_text().split()]
     assert workers, "no worker started"
-    time.sleep(1.0)  # let the worker block on the FIFO
+    time.sleep(1.0)  # let the worker get stuck in HDF5
     process.terminate()
     assert process.wait(30) == 128 + 15
     time.sleep(0.2)
     for pid in workers:
         status = Path(f"/proc/{pid}/status")
         assert not status.exists() or "zombie" in status.read_text()
+    assert not _processes_reading(stuck)  # nor the probe a worker forked

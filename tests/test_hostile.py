@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import os
 import shutil
 import time
 import zipfile
@@ -261,3 +262,37 @@ def test_zip_reader_never_extracts(tmp_path, monkeypatch):
     read_model(SEED_KERAS)
     assert calls == []
     assert io  # keep the import used
+
+
+def test_hdf5_that_never_finishes_reading_is_refused_within_the_deadline(tmp_path, monkeypatch):
+    """Found by fuzzing: HDF5 loops forever, holding the GIL, reading this file's root
+    attributes. The read is rehearsed in a forked child with a deadline."""
+    from lstm_convert.readers import guard
+
+    monkeypatch.setattr(guard, "DEFAULT_TIMEOUT", 3.0)
+    hostile = ROOT / "tests" / "fixtures" / "hostile" / "hdf5_metadata_loop.h5"
+    started = time.perf_counter()
+    assert_refused(hostile, tmp_path, expect="did not finish within 3 s")
+    assert time.perf_counter() - started < 20
+    with pytest.raises(ChildProcessError):  # the stuck child was killed and reaped
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "model.h5"
+    os.mkfifo(fifo)
+    assert_refused(fifo, tmp_path, expect="not a regular file")
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_absurd_input_shape_is_refused_before_allocating(tmp_path, axis):
+    def absurd(config):
+        first = config["config"]["layers"][0]["config"]
+        shape = first.get("batch_input_shape") or first["batch_shape"]
+        shape[axis] = 2**31
+
+    path = tmp_path / "shape.h5"
+    _edit_h5_config(SEED_H5, path, absurd)
+    started = time.perf_counter()
+    assert_refused(path, tmp_path, expect="absurd size")
+    assert time.perf_counter() - started < 5

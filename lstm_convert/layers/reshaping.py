@@ -7,7 +7,7 @@ import math
 from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
-from ..model import Call, Layer
+from ..model import Call, Layer, check_dim
 from .ops import mask_weight, reduce
 from .registry import converter
 
@@ -29,6 +29,9 @@ def convert_reshape(
 ) -> list[Tensor]:
     x = inputs[0]
     target = [int(d) for d in layer.config["target_shape"]]
+    for d in target:
+        if d != -1:
+            check_dim(d, f"layer {layer.name!r} target_shape", allow_none=False)
     if -1 in target:
         known = x.shape[1:]
         if all(isinstance(d, int) for d in known):
@@ -48,7 +51,8 @@ def convert_repeat_vector(
     ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
 ) -> list[Tensor]:
     x = inputs[0]
-    n = int(layer.config["n"])
+    n = layer.config["n"]
+    check_dim(n, f"layer {layer.name!r} n", allow_none=False)
     b = ctx.builder
     expanded = b.op("Unsqueeze", [x.name, b.const_i64([1])], layer.name)
     value = b.op("Tile", [expanded, b.const_i64([1, n, 1])], layer.name)

@@ -20,6 +20,8 @@ def sniff(path: str | os.PathLike[str]) -> str:
         raise InputFileError(f"{file}: no such file")
     if file.is_dir():
         raise InputFileError(f"{file}: is a directory, not a model file")
+    if not file.is_file():  # a FIFO, socket or device could block or never end
+        raise InputFileError(f"{file}: is not a regular file")
     try:
         with open(file, "rb") as handle:
             head = handle.read(8)

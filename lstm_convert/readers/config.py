@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputFileError, UnsupportedModelError
-from ..model import Call, KerasModel, Layer, SourceInfo, TensorRef
+from ..model import Call, KerasModel, Layer, SourceInfo, TensorRef, check_dim
 from ..weightspec import MODEL_CLASSES
 
 MAX_CONFIG_DEPTH = 64
@@ -58,6 +58,8 @@ def _normalize_dtype(dtype: Any) -> str:
 
 
 def _input_layer(name: str, batch_shape: list[Any], dtype: Any) -> Layer:
+    for axis, dim in enumerate(batch_shape):
+        check_dim(dim, f"input {name!r} axis {axis}")
     return Layer(
         name=name,
         class_name="InputLayer",

@@ -26,8 +26,9 @@ DEFAULT_TIMEOUT = float(os.environ.get("LSTM_CONVERT_READ_TIMEOUT", "30"))
 _OK = b"ok"
 
 
-def probe(path: str, config_path: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:
+def probe(path: str, config_path: str | None, timeout: float | None = None) -> None:
     """Raise the error reading ``path`` would raise, or InputFileError if it hangs/crashes."""
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     if not hasattr(os, "fork"):
         return
     # Import what the read needs before forking: the parent needs it anyway, and a child
@@ -39,6 +40,7 @@ def probe(path: str, config_path: str | None, timeout: float = DEFAULT_TIMEOUT) 
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: rehearse the read, report, and leave without any cleanup
+        _die_with_parent()
         os.close(read_end)
         try:
             from . import read_model
@@ -60,6 +62,21 @@ def probe(path: str, config_path: str | None, timeout: float = DEFAULT_TIMEOUT) 
         os.close(read_end)
     if payload != _OK:
         raise pickle.loads(payload)
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this child if its parent dies first (say, a batch
+    worker killed for its timeout), so a probe stuck in HDF5 never outlives it."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the parent's deadline still applies
+        pass
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(1)
 
 
 def _collect(read_end: int, pid: int, timeout: float, path: str) -> bytes:
