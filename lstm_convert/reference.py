@@ -16,7 +16,7 @@ from . import keras_layouts
 from .activations import hard_sigmoid_slope, keras_activation_name
 from .errors import UnsupportedModelError
 from .model import Call, KerasModel, Layer, TensorRef, call_order, constant_operand
-from .weightspec import inner_layer_configs, weight_names
+from .weightspec import IDENTITY_AT_INFERENCE, inner_layer_configs, weight_names
 
 Array = np.ndarray
 
@@ -332,14 +332,7 @@ def ref_bidirectional(
     return result
 
 
-@reference(
-    "Dropout",
-    "SpatialDropout1D",
-    "GaussianNoise",
-    "GaussianDropout",
-    "AlphaDropout",
-    "ActivityRegularization",
-)
+@reference(*IDENTITY_AT_INFERENCE)
 def ref_identity(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     return [inputs[0]]
 

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+# Noise and dropout layers only act while training: identities at inference.
+IDENTITY_AT_INFERENCE = (
+    "Dropout",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+)
 RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
@@ -48,13 +57,9 @@ def weight_names(class_name: str, config: dict[str, Any]) -> list[str] | None:
 
 WEIGHTLESS_CLASSES = frozenset(
     {
+        *IDENTITY_AT_INFERENCE,
         "InputLayer",
         "Activation",
-        "Dropout",
-        "SpatialDropout1D",
-        "GaussianNoise",
-        "GaussianDropout",
-        "AlphaDropout",
         "Flatten",
         "Reshape",
         "RepeatVector",

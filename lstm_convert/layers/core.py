@@ -8,18 +8,9 @@ from ..errors import UnsupportedModelError, WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
+from ..weightspec import IDENTITY_AT_INFERENCE
 from .ops import apply_activation
 from .registry import CONVERTERS, converter
-
-# Noise and dropout layers only act while training.
-IDENTITY_AT_INFERENCE = (
-    "Dropout",
-    "SpatialDropout1D",
-    "GaussianNoise",
-    "GaussianDropout",
-    "AlphaDropout",
-    "ActivityRegularization",
-)
 
 
 @converter(*IDENTITY_AT_INFERENCE)
