@@ -72,7 +72,7 @@ def read_model(
 
     import h5py
 
-    from .common import WeightBudget
+    from .common import WeightBudget, refuse_foreign_storage
     from .legacy_h5 import read_legacy_h5, read_weights_only, require_full_model, weights_only_kind
 
     try:
@@ -81,6 +81,7 @@ def read_model(
         raise InputFileError(f"{text_path}: HDF5 file cannot be opened ({exc})") from None
     budget = WeightBudget(Path(path).stat().st_size, metadata_only)
     with h5file:
+        refuse_foreign_storage(h5file, text_path)
         if config_path is not None:
             if weights_only_kind(h5file) is None:
                 raise InputFileError(

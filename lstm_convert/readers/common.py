@@ -80,6 +80,61 @@ class WeightBudget:
         return np.asarray(dataset)
 
 
+MAX_HDF5_OBJECTS = 200_000
+
+
+def refuse_foreign_storage(h5file: Any, what: str) -> None:
+    """Refuse any HDF5 feature that reaches outside the named file, before any data is read.
+
+    HDF5 lets a dataset keep its bytes in another file (*external storage*, which resolves
+    relative names against the current folder and happily reads ``/etc/passwd`` or a
+    FIFO), lets a link point into a second HDF5 file (*external links*), and lets a
+    virtual dataset map other files. Keras writes none of these, nor soft links, so the
+    whole file is walked once, without following any link, and each is refused.
+    """
+    import h5py
+
+    seen: set[Any] = set()
+    pending = [(h5file, "/")]
+    while pending:
+        group, group_path = pending.pop()
+        for name in group:
+            path = f"{group_path.rstrip('/')}/{name}"
+            link = group.get(name, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                kind = type(link).__name__
+                raise InputFileError(
+                    f"{what}: HDF5 object {path!r} is a {kind}, which points outside the "
+                    "file's own objects; Keras never writes one"
+                )
+            item = group[name]
+            if item.id in seen:
+                continue
+            seen.add(item.id)
+            if len(seen) > MAX_HDF5_OBJECTS:
+                raise InputFileError(f"{what}: holds more than {MAX_HDF5_OBJECTS} HDF5 objects")
+            if isinstance(item, h5py.Group):
+                pending.append((item, path))
+            elif isinstance(item, h5py.Dataset):
+                _refuse_foreign_dataset(item, what, path)
+
+
+def _refuse_foreign_dataset(dataset: Any, what: str, path: str) -> None:
+    import h5py
+
+    plist = dataset.id.get_create_plist()
+    if plist.get_external_count() > 0:
+        raise InputFileError(
+            f"{what}: dataset {path!r} keeps its bytes in an external file, "
+            "which Keras never writes"
+        )
+    if plist.get_layout() == h5py.h5d.VIRTUAL:
+        raise InputFileError(
+            f"{what}: dataset {path!r} is a virtual dataset mapping other files, "
+            "which Keras never writes"
+        )
+
+
 def _safe_layouts() -> tuple[int, ...]:
     import h5py
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputFileError, WeightsError
 from ..model import KerasModel, Layer, SourceInfo
 from ..weightspec import MODEL_CLASSES, inner_layer_configs
-from .common import WeightBudget, assign_weights, load_json
+from .common import WeightBudget, assign_weights, load_json, refuse_foreign_storage
 from .config import parse_model_config
 
 CONFIG_MEMBER = "config.json"
@@ -71,6 +71,7 @@ def read_keras_zip(
     except (OSError, ValueError) as exc:
         raise InputFileError(f"{WEIGHTS_MEMBER} inside the archive is not HDF5: {exc}") from None
     with h5file:
+        refuse_foreign_storage(h5file, f"{path}: {WEIGHTS_MEMBER}")
         root = _layers_root(h5file)
         if root is not None:
             read_model_weights(root, model, WeightBudget(len(weights), metadata_only))
