@@ -77,6 +77,7 @@ class ConvertResult:
     format: str | None = None
     keras_version: str | None = None
     external_data: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -173,6 +174,7 @@ def convert(
         layers=exported.layers,
         format=model.source.format,
         keras_version=model.source.keras_version,
+        notes=list(exported.notes),
     )
 
     input_names, output_names, states = (

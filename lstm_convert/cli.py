@@ -210,6 +210,8 @@ def convert(
             config_path=config,
             external_data=external_data,
         )
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
         if as_json:
             _print_json(result.to_dict())
             return

@@ -105,6 +105,21 @@ def call_order(model: KerasModel) -> list[tuple[Layer, int]]:
     return order
 
 
+def call_inputs(call: Call) -> list[TensorRef]:
+    """The tensors a layer receives as its inputs, in Keras's order.
+
+    tf.keras lists a recurrent layer's ``initial_state`` tensors after its input; Keras 3
+    keeps them in the ``initial_state`` keyword. Both come out as ``[x, *states]``.
+    """
+    refs = list(call.inputs)
+    states = call.kwargs.get("initial_state")
+    if isinstance(states, TensorRef):
+        refs.append(states)
+    elif isinstance(states, list):
+        refs.extend(v for v in states if isinstance(v, TensorRef))
+    return refs
+
+
 def call_refs(call: Call) -> list[TensorRef]:
     """Tensors a call consumes: its inputs and any tensors passed as keyword arguments."""
     refs = list(call.inputs)

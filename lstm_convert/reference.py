@@ -15,7 +15,15 @@ import numpy as np
 from . import keras_layouts
 from .activations import hard_sigmoid_slope, keras_activation_name
 from .errors import UnsupportedModelError
-from .model import Call, KerasModel, Layer, TensorRef, call_order, constant_operand
+from .model import (
+    Call,
+    KerasModel,
+    Layer,
+    TensorRef,
+    call_inputs,
+    call_order,
+    constant_operand,
+)
 from .weightspec import IDENTITY_AT_INFERENCE, inner_layer_configs, weight_names
 
 Array = np.ndarray
@@ -260,14 +268,23 @@ def _record_final(ctx: RefContext, layer: str, labels, states, prefix: str = "")
         ctx.final_states[(layer, f"{prefix}{label}")] = state
 
 
+def _keras3_drops_mask(ctx: RefContext, call: Call) -> bool:
+    # Keras 3's Layer.__call__ fills in ``mask`` only when the input is the one tensor
+    # argument; with initial_state tensors the layer computes unmasked.
+    explicit = isinstance(call.kwargs.get("mask"), TensorRef)
+    return ctx.keras_major >= 3 and call.kwargs.get("initial_state") is not None and not explicit
+
+
 @reference("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
 def ref_recurrent(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     config = layer.config
     x = inputs[0]
     labels = STATE_LABELS[layer.class_name]
-    initial = _initial(ctx, layer.name, labels)
+    given = [v.data for v in inputs[1:]]  # initial_state tensors
+    initial = given or _initial(ctx, layer.name, labels)
+    mask = None if _keras3_drops_mask(ctx, call) else x.mask
     sequence, last, states = run_rnn(
-        layer.class_name, config, layer.weights, x.data, x.mask, ctx.keras_major, initial
+        layer.class_name, config, layer.weights, x.data, mask, ctx.keras_major, initial
     )
     _record_final(ctx, layer.name, labels, states)
     out_mask = x.mask if config.get("return_sequences") else None
@@ -291,7 +308,13 @@ def ref_bidirectional(
         fwd_cfg["zero_output_for_mask"] = bwd_cfg["zero_output_for_mask"] = True
     n_forward = len(weight_names(forward["class_name"], forward["config"]) or [])
     x = inputs[0]
+    if _keras3_drops_mask(ctx, call):
+        x = Value(x.data, None)
     labels = STATE_LABELS[forward["class_name"]]
+    given = [v.data for v in inputs[1:]]  # Keras: forward states first, then backward
+    half = len(given) // 2
+    f_initial = given[:half] or _initial(ctx, layer.name, labels, "forward_")
+    b_initial = given[half:] or _initial(ctx, layer.name, labels, "backward_")
     f_seq, f_last, f_states = run_rnn(
         forward["class_name"],
         fwd_cfg,
@@ -299,7 +322,7 @@ def ref_bidirectional(
         x.data,
         x.mask,
         ctx.keras_major,
-        _initial(ctx, layer.name, labels, "forward_"),
+        f_initial,
     )
     b_seq, b_last, b_states = run_rnn(
         backward["class_name"],
@@ -308,7 +331,7 @@ def ref_bidirectional(
         x.data,
         x.mask,
         ctx.keras_major,
-        _initial(ctx, layer.name, labels, "backward_"),
+        b_initial,
     )
     _record_final(ctx, layer.name, labels, f_states, "forward_")
     _record_final(ctx, layer.name, labels, b_states, "backward_")
@@ -325,7 +348,7 @@ def ref_bidirectional(
         "ave": lambda: [(fwd + bwd) / 2.0],
         None: lambda: [fwd, bwd],
     }[mode]()
-    out_mask = x.mask if sequences else None
+    out_mask = inputs[0].mask if sequences else None
     result = [Value(m, out_mask) for m in merged]
     if fwd_cfg.get("return_state"):
         result += [Value(s) for s in f_states + b_states]
@@ -471,7 +494,7 @@ def run_reference_graph(ctx: RefContext, model: KerasModel, inputs: list[Value])
         fn = REFERENCES.get(layer.class_name)
         if fn is None:
             raise UnsupportedModelError(f"the reference has no layer class {layer.class_name}")
-        args = [values[ref] for ref in call.inputs]
+        args = [values[ref] for ref in call_inputs(call)]
         mask_kwarg = call.kwargs.get("mask")
         if isinstance(mask_kwarg, TensorRef) and args:
             args[0] = Value(args[0].data, np.asarray(values[mask_kwarg].data, bool))

@@ -1044,6 +1044,212 @@ def register_masked() -> None:
 
 
 # --------------------------------------------------------------------------
+# seq2seq: initial_state (modelled on the Keras seq2seq tutorial)
+# --------------------------------------------------------------------------
+
+S2S_STEPS, S2S_IN, S2S_OUT, S2S_UNITS = 6, 6, 5, 8
+
+
+def register_seq2seq() -> None:
+    """Character-level (one-hot floats) and word-level (Embedding, mask_zero) seq2seq: the
+    training model, and the inference encoder_model / decoder_model, as in the tutorial."""
+    u = S2S_UNITS
+
+    def char_training(c, rnn="LSTM"):
+        L = c.L
+        enc_in = c.Input((None, S2S_IN), name="encoder_inputs")
+        _, *states = getattr(L, rnn)(u, return_state=True, name="encoder")(enc_in)
+        dec_in = c.Input((None, S2S_OUT), name="decoder_inputs")
+        decoder = getattr(L, rnn)(u, return_sequences=True, return_state=True, name="decoder")
+        seq, *_ = decoder(dec_in, initial_state=states)
+        out = L.Dense(S2S_OUT, activation="softmax", name="decoder_dense")(seq)
+        return c.K.Model([enc_in, dec_in], out)
+
+    def char_encoder(c):
+        enc_in = c.Input((None, S2S_IN), name="encoder_inputs")
+        _, h, cc = c.L.LSTM(u, return_state=True, name="encoder")(enc_in)
+        return c.K.Model(enc_in, [h, cc])
+
+    def char_decoder(c):
+        L = c.L
+        dec_in = c.Input((None, S2S_OUT), name="decoder_inputs")
+        states = [c.Input((u,), name="state_h"), c.Input((u,), name="state_c")]
+        lstm = L.LSTM(u, return_sequences=True, return_state=True, name="decoder")
+        seq, h, cc = lstm(dec_in, initial_state=states)
+        out = L.Dense(S2S_OUT, activation="softmax", name="decoder_dense")(seq)
+        return c.K.Model([dec_in, *states], [out, h, cc])
+
+    steps = S2S_STEPS
+    char_in = concat_inputs(floats(B, steps, S2S_IN), floats(B, steps - 1, S2S_OUT))
+    for rnn in ("LSTM", "GRU", "SimpleRNN"):
+        suffix = "" if rnn == "LSTM" else f"_{rnn.lower()}"
+        add(
+            Fixture(
+                f"seq2seq_char_training{suffix}",
+                "seq2seq",
+                "functional",
+                lambda c, rnn=rnn: char_training(c, rnn),
+                char_in,
+                {"initial_state": rnn, "pattern": "encoder states -> decoder initial_state"},
+                notes="Inputs: encoder_inputs, decoder_inputs (one-hot-like floats).",
+            )
+        )
+    add(
+        Fixture(
+            "seq2seq_char_encoder",
+            "seq2seq",
+            "functional",
+            char_encoder,
+            floats(B, steps, S2S_IN),
+            {"pattern": "inference encoder_model: outputs [h, c]"},
+        )
+    )
+    add(
+        Fixture(
+            "seq2seq_char_decoder",
+            "seq2seq",
+            "functional",
+            char_decoder,
+            concat_inputs(floats(B, 1, S2S_OUT), floats(B, u), floats(B, u)),
+            {"pattern": "inference decoder_model: state inputs -> initial_state; outputs states"},
+            notes="Inputs: decoder_inputs (one step), state_h, state_c. Outputs: probs, h, c.",
+        )
+    )
+    register_seq2seq_words()
+    register_seq2seq_variants()
+
+
+def register_seq2seq_words() -> None:
+    u, steps, vocab = S2S_UNITS, 7, 20
+
+    def word_training(c):
+        L = c.L
+        enc_in = c.Input((None,), dtype="int32", name="encoder_tokens")
+        enc = L.Embedding(vocab, 5, mask_zero=True)(enc_in)
+        _, h, cc = L.LSTM(u, return_state=True)(enc)
+        dec_in = c.Input((None,), dtype="int32", name="decoder_tokens")
+        dec = L.Embedding(vocab, 5, mask_zero=True)(dec_in)
+        seq = L.LSTM(u, return_sequences=True)(dec, initial_state=[h, cc])
+        return c.K.Model([enc_in, dec_in], L.Dense(vocab, activation="softmax")(seq))
+
+    def word_decoder(c):
+        L = c.L
+        dec_in = c.Input((None,), dtype="int32", name="decoder_tokens")
+        states = [c.Input((u,), name="state_h"), c.Input((u,), name="state_c")]
+        dec = L.Embedding(vocab, 5, mask_zero=True)(dec_in)
+        lstm = L.LSTM(u, return_sequences=True, return_state=True)
+        seq, h, cc = lstm(dec, initial_state=states)
+        out = L.Dense(vocab, activation="softmax")(seq)
+        return c.K.Model([dec_in, *states], [out, h, cc])
+
+    add(
+        Fixture(
+            "seq2seq_word_training",
+            "seq2seq",
+            "functional",
+            word_training,
+            concat_inputs(tokens(4, steps, vocab), tokens(4, steps - 1, vocab)),
+            {"initial_state": "LSTM", "mask": "Embedding(mask_zero=True) on both sides"},
+            notes="Rows: post-padded, pre-padded, gaps in the middle, entirely masked.",
+        )
+    )
+    add(
+        Fixture(
+            "seq2seq_word_decoder",
+            "seq2seq",
+            "functional",
+            word_decoder,
+            concat_inputs(tokens(4, steps, vocab), floats(4, u), floats(4, u)),
+            {"pattern": "masked decoder_model started from given states"},
+            notes=(
+                "The entirely masked row must return the given states unchanged "
+                "(onnxruntime alone would return zeros)."
+            ),
+        )
+    )
+
+
+def register_seq2seq_variants() -> None:
+    u, steps = S2S_UNITS, 7
+
+    def backwards(c, masked):
+        L = c.L
+        if masked:
+            x_in = c.Input((steps,), dtype="int32")
+            x = L.Embedding(20, 5, mask_zero=True)(x_in)
+        else:
+            x_in = c.Input((steps, F))
+            x = x_in
+        h_in = c.Input((u,))
+        c_in = c.Input((u,))
+        lstm = L.LSTM(u, go_backwards=True, return_sequences=True, return_state=True)
+        seq, h, cc = lstm(x, initial_state=[h_in, c_in])
+        return c.K.Model([x_in, h_in, c_in], [seq, h, cc])
+
+    for masked in (False, True):
+        first = tokens(4, steps, 20) if masked else floats(4, steps, F)
+        add(
+            Fixture(
+                "seq2seq_go_backwards" + ("_masked" if masked else ""),
+                "seq2seq",
+                "functional",
+                lambda c, m=masked: backwards(c, m),
+                concat_inputs(first, floats(4, u), floats(4, u)),
+                {"initial_state": "LSTM", "go_backwards": True, "masked": masked},
+                notes="Outputs: sequence (processing order), h, c.",
+            )
+        )
+
+    def bidirectional(c, rnn, masked):
+        L = c.L
+        if masked:
+            x_in = c.Input((steps,), dtype="int32")
+            x = L.Embedding(20, 5, mask_zero=True)(x_in)
+        else:
+            x_in = c.Input((steps, F))
+            x = x_in
+        n = 2 if rnn == "LSTM" else 1
+        states = [c.Input((u,)) for _ in range(2 * n)]
+        layer = L.Bidirectional(getattr(L, rnn)(u, return_sequences=True, return_state=True))
+        seq, *finals = layer(x, initial_state=states)
+        return c.K.Model([x_in, *states], [L.Dense(3)(seq), *finals])
+
+    for rnn, masked in (("LSTM", False), ("LSTM", True), ("GRU", True)):
+        n = 4 if rnn == "LSTM" else 2
+        first = tokens(4, steps, 20) if masked else floats(4, steps, F)
+        add(
+            Fixture(
+                f"seq2seq_bidir_{rnn.lower()}" + ("_masked" if masked else ""),
+                "seq2seq",
+                "functional",
+                lambda c, r=rnn, m=masked: bidirectional(c, r, m),
+                concat_inputs(first, *[floats(4, u)] * n),
+                {"initial_state": f"Bidirectional({rnn})", "states": n, "masked": masked},
+                notes="States: forward ones first, then backward ones, as Keras takes them.",
+            )
+        )
+
+    def bidir_encoder(c):
+        L = c.L
+        enc_in = c.Input((steps, F))
+        _, *states = L.Bidirectional(L.LSTM(4, return_state=True))(enc_in)
+        dec_in = c.Input((steps - 2, 3))
+        seq = L.Bidirectional(L.LSTM(4, return_sequences=True))(dec_in, initial_state=states)
+        return c.K.Model([enc_in, dec_in], L.Dense(2)(seq))
+
+    add(
+        Fixture(
+            "seq2seq_bidir_encoder_decoder",
+            "seq2seq",
+            "functional",
+            bidir_encoder,
+            concat_inputs(floats(B, steps, F), floats(B, steps - 2, 3)),
+            {"initial_state": "Bidirectional(LSTM) from a Bidirectional encoder's 4 states"},
+        )
+    )
+
+
+# --------------------------------------------------------------------------
 # Phase 2: CuDNN (tf-keras only)
 # --------------------------------------------------------------------------
 
@@ -1712,6 +1918,7 @@ def register_all() -> None:
     register_masked()
     register_cudnn()
     register_weights_only()
+    register_seq2seq()
 
 
 def selected(name: str, only: list[str] | None) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 
 from .. import __version__
 from ..errors import UnsupportedModelError
-from ..model import KerasModel, TensorRef, call_order
+from ..model import KerasModel, TensorRef, call_inputs, call_order
 from . import serialize
 from .builder import BATCH, GraphBuilder, Tensor
 from .context import MIN_OPSET, ConvertOptions, ExportContext, LayerReport, StateIO
@@ -29,6 +29,8 @@ class ExportResult:
     input_names: list[str]
     output_names: list[str]
     states: list[StateIO]
+    # One-line remarks for the user: stateful layers exposed, mixed precision, ...
+    notes: list[str] = field(default_factory=list)
 
     @cached_property
     def model(self) -> onnx.ModelProto:
@@ -84,7 +86,7 @@ def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> li
     for layer, index in call_order(model):
         call = layer.calls[index]
         try:
-            args = [values[ref] for ref in call.inputs]
+            args = [values[ref] for ref in call_inputs(call)]
         except KeyError as missing:
             raise UnsupportedModelError(
                 f"layer {layer.name!r} consumes a tensor that no layer produces: {missing}"
@@ -152,6 +154,18 @@ def name_outputs(builder: GraphBuilder, model: KerasModel, outputs: list[Tensor]
     return names
 
 
+def mixed_precision_policy(model: KerasModel) -> str | None:
+    """The first ``mixed_*`` dtype policy a layer declares (tf.keras ``Policy``, Keras 3
+    ``DTypePolicy``), or None."""
+    for layer in model.iter_layers():
+        dtype = layer.config.get("dtype")
+        if isinstance(dtype, dict):
+            dtype = (dtype.get("config") or {}).get("name")
+        if isinstance(dtype, str) and dtype.startswith("mixed_"):
+            return dtype
+    return None
+
+
 def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
     if options.opset < MIN_OPSET:
         raise UnsupportedModelError(f"opset {options.opset} is too old: use {MIN_OPSET} or newer")
@@ -171,6 +185,18 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
             for t in outputs
         ]
 
+    if ctx.stateful_layers:
+        names = ", ".join(map(repr, ctx.stateful_layers))
+        ctx.notes.append(
+            f"stateful layer(s) {names}: their states are graph inputs and outputs, "
+            "as with --state-io; feed zeros for Keras's first call"
+        )
+    policy = mixed_precision_policy(model)
+    if policy:
+        ctx.notes.append(
+            f"the model uses the {policy!r} precision policy: Keras computes it in float16, "
+            "this ONNX model in float32, so they differ by up to about 1e-3"
+        )
     output_names = name_outputs(builder, model, outputs)
     for tensor, name in zip(outputs, output_names, strict=True):
         builder.add_output(name, tensor.dtype, tensor.shape)
@@ -196,4 +222,5 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
         input_names=[vi.name for vi in builder.graph_inputs],
         output_names=[vi.name for vi in builder.graph_outputs],
         states=ctx.states,
+        notes=ctx.notes,
     )

@@ -46,6 +46,10 @@ class ExportContext:
     keras_major: int
     reports: list[LayerReport] = field(default_factory=list)
     states: list[StateIO] = field(default_factory=list)
+    # Stateful layers whose states were exposed without --state-io.
+    stateful_layers: list[str] = field(default_factory=list)
+    # One-line remarks for the user (printed on stderr by the CLI).
+    notes: list[str] = field(default_factory=list)
 
     def add_state(self, layer: str, label: str, units: int) -> str:
         """Declare a ``[batch, units]`` state input; returns its graph input name."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
@@ -15,11 +15,15 @@ from .recurrent import (
     build_spec,
     emit_node,
     gather,
+    given_states,
+    keep_initial_where_empty,
     packed_input,
     reverse_time,
     sequence_input,
     squeeze,
     state_io_inputs,
+    stateful_io,
+    unmasked_by_keras3,
 )
 from .registry import converter
 
@@ -50,7 +54,7 @@ class DirectionOutputs:
     states: list[str]
 
 
-def _check(layer: Layer, forward: dict, backward: dict, call: Call, x: Tensor) -> None:
+def _check(layer: Layer, forward: dict, backward: dict, x: Tensor) -> None:
     config = layer.config
     if config.get("merge_mode", "concat") not in MERGE_MODES:
         raise UnsupportedModelError(
@@ -62,10 +66,6 @@ def _check(layer: Layer, forward: dict, backward: dict, call: Call, x: Tensor) -
         raise UnsupportedModelError(
             f"layer {layer.name!r}: forward and backward layers run in the same direction"
         )
-    if len(call.inputs) != 1 or call.kwargs.get("initial_state") is not None:
-        raise UnsupportedModelError(
-            f"layer {layer.name!r}: initial states passed as inputs are not supported"
-        )
     if x.mask is not None and (fwd_back or forward["config"].get("time_major")):
         raise UnsupportedModelError(
             f"layer {layer.name!r}: a masked Bidirectional whose wrapped layer runs "
@@ -73,18 +73,65 @@ def _check(layer: Layer, forward: dict, backward: dict, call: Call, x: Tensor) -
         )
 
 
-def _state_inputs(
-    ctx: ExportContext, layer: Layer, specs: list[CellSpec], prefixes: list[str]
-) -> tuple[list[str], list[list[str]] | None]:
-    """--state-io inputs per direction, in Keras's order (forward first)."""
-    if not ctx.options.state_io:
-        return [], None
-    graph_inputs, values = [], []
+@dataclass
+class InitialStates:
+    """Each Keras direction's starting states, as [1, batch, units] node inputs, and the
+    same as [batch, units] values (for rows with no valid step)."""
+
+    node_inputs: list[list[str]]
+    values: list[list[str]]
+    graph_inputs: list[str]  # --state-io / stateful: the graph inputs, else []
+
+
+def _initial_states(
+    ctx: ExportContext, layer: Layer, specs: list[CellSpec], given: list[Tensor]
+) -> InitialStates | None:
+    """``initial_state`` tensors (forward states, then backward ones, as Keras takes them),
+    or --state-io inputs per direction, or None for zero states."""
+    prefixes = ["forward_", "backward_"]
+    if given:
+        half = len(specs[0].state_labels)
+        if len(given) != half + len(specs[1].state_labels):
+            raise UnsupportedModelError(
+                f"layer {layer.name!r} takes {2 * half} initial states, the model passes "
+                f"{len(given)}"
+            )
+        parts = [given[:half], given[half:]]
+        node_inputs = [
+            given_states(ctx, layer.name, spec, part, prefix)
+            for spec, part, prefix in zip(specs, parts, prefixes, strict=True)
+        ]
+        return InitialStates(node_inputs, [[t.name for t in p] for p in parts], [])
+    inner = layer.config["layer"]["config"]
+    if not stateful_io(ctx, layer.name, inner):
+        return None
+    graph_inputs, node_inputs, values = [], [], []
     for spec, prefix in zip(specs, prefixes, strict=True):
         names, unsqueezed = state_io_inputs(ctx, layer.name, spec, prefix)
         graph_inputs += names
-        values.append(unsqueezed)
-    return graph_inputs, values
+        node_inputs.append(unsqueezed)
+        values.append(names)
+    return InitialStates(node_inputs, values, graph_inputs)
+
+
+def _finish_states(
+    ctx: ExportContext,
+    layer: Layer,
+    result: list[DirectionOutputs],
+    initial: InitialStates | None,
+    sequence_lens: str,
+) -> None:
+    """Keep given states on rows with no valid step; route --state-io outputs."""
+    if initial is None:
+        return
+    if sequence_lens:
+        for direction, starts in zip(result, initial.values, strict=True):
+            direction.states = keep_initial_where_empty(
+                ctx, sequence_lens, direction.states, starts, layer.name
+            )
+    finals = [s for r in result for s in r.states]
+    for graph_input, value in zip(initial.graph_inputs, finals, strict=False):
+        ctx.expose_state(graph_input, value)
 
 
 def _fused(
@@ -94,14 +141,14 @@ def _fused(
     specs: list[CellSpec],
     swap: bool,
     sequence_lens: str,
+    initial: InitialStates | None,
 ) -> list[DirectionOutputs]:
     """Both directions in one node. ONNX direction 0 runs forward in time: with ``swap``
     (the Keras forward layer has go_backwards) that is the Keras backward layer."""
-    graph_inputs, initial = _state_inputs(ctx, layer, specs, ["forward_", "backward_"])
     onnx_order = [1, 0] if swap else [0, 1]  # Keras direction -> ONNX direction index
     initial_states = None
     if initial is not None:
-        by_onnx = [initial[onnx_order.index(i)] for i in range(2)]
+        by_onnx = [initial.node_inputs[onnx_order.index(i)] for i in range(2)]
         initial_states = [
             ctx.builder.op("Concat", [a, b], f"{layer.name}_initial", axis=0)
             for a, b in zip(by_onnx[0], by_onnx[1], strict=True)
@@ -120,10 +167,7 @@ def _fused(
         ]
         sequence = gather(ctx, y, index, 1, f"{layer.name}_{prefix}_seq")
         result.append(DirectionOutputs(sequence, finals[0], finals))
-    for graph_input, value in zip(
-        graph_inputs, [s for r in result for s in r.states], strict=False
-    ):
-        ctx.expose_state(graph_input, value)
+    _finish_states(ctx, layer, result, initial, sequence_lens)
     return result
 
 
@@ -134,9 +178,9 @@ def _separate(
     specs: list[CellSpec],
     swap: bool,
     sequence_lens: str,
+    initial: InitialStates | None,
 ) -> list[DirectionOutputs]:
     """Directions whose sizes differ cannot share a node: one fused node each."""
-    graph_inputs, initial = _state_inputs(ctx, layer, specs, ["forward_", "backward_"])
     result = []
     for keras_dir, prefix in enumerate(("forward", "backward")):
         runs_backwards = (keras_dir == 0) == swap
@@ -147,7 +191,7 @@ def _separate(
             x_tm,
             [specs[keras_dir]],
             "reverse" if runs_backwards else "forward",
-            initial[keras_dir] if initial else None,
+            initial.node_inputs[keras_dir] if initial else None,
             sequence_lens,
         )
         finals = [
@@ -155,10 +199,7 @@ def _separate(
             for state, label in zip(states, specs[keras_dir].state_labels, strict=True)
         ]
         result.append(DirectionOutputs(squeeze(ctx, y, 1, f"{name}_seq"), finals[0], finals))
-    for graph_input, value in zip(
-        graph_inputs, [s for r in result for s in r.states], strict=False
-    ):
-        ctx.expose_state(graph_input, value)
+    _finish_states(ctx, layer, result, initial, sequence_lens)
     return result
 
 
@@ -169,7 +210,9 @@ def convert_bidirectional(
     config = layer.config
     forward, backward = inner_layer_configs(config)
     x = inputs[0]
-    _check(layer, forward, backward, call, x)
+    if unmasked_by_keras3(ctx, call):
+        x = replace(x, mask=None)
+    _check(layer, forward, backward, x)
     fwd_cfg = forward["config"]
     bwd_cfg = backward["config"]
     mode = config.get("merge_mode", "concat")
@@ -192,7 +235,10 @@ def convert_bidirectional(
         and specs[0].attrs == specs[1].attrs
     )
     sequence_lens = packing.lengths if packing is not None else ""
-    directions = (_fused if one_node else _separate)(ctx, layer, x_tm, specs, swap, sequence_lens)
+    initial = _initial_states(ctx, layer, specs, inputs[1:])
+    directions = (_fused if one_node else _separate)(
+        ctx, layer, x_tm, specs, swap, sequence_lens, initial
+    )
 
     time_major = bool(fwd_cfg.get("time_major"))
     batch, steps = (x.shape[1], x.shape[0]) if time_major else x.shape[:2]
@@ -220,6 +266,8 @@ def convert_bidirectional(
     else:
         merged = merge(ctx, mode, directions[0].last, directions[1].last, layer.name)
         outputs = [Tensor(m, (batch, w)) for m, w in zip(merged, widths, strict=True)]
+    if x.mask is None and fwd_cfg.get("return_sequences") and inputs[0].mask is not None:
+        outputs = [replace(t, mask=inputs[0].mask) for t in outputs]  # see unmasked_by_keras3
     if fwd_cfg.get("return_state"):
         for direction, spec in zip(directions, specs, strict=True):
             outputs += [Tensor(state, (batch, spec.units)) for state in direction.states]

@@ -8,7 +8,7 @@ shapes its outputs the way Keras returns them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from ..activations import RecurrentActivation, activation_attributes
 from ..errors import UnsupportedModelError, WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
-from ..model import Call, Layer
+from ..model import Call, Layer, TensorRef
 from .mask_pack import Packing, pack, packing, reverse_steps, unpack
 from .ops import INT64_MIN
 from .registry import converter
@@ -59,17 +59,19 @@ def build_spec(
     builder = SPEC_BUILDERS.get(class_name)
     if builder is None:
         raise UnsupportedModelError(f"layer {layer_name!r}: {class_name} is not a recurrent layer")
-    check_common_options(layer_name, config, ctx)
+    # dropout / recurrent_dropout only act in training; unroll changes speed, not results.
     return builder(layer_name, config, weights, ctx)
 
 
-def check_common_options(layer_name: str, config: dict[str, Any], ctx: ExportContext) -> None:
-    # dropout / recurrent_dropout only act in training; unroll changes speed, not results.
-    if config.get("stateful") and not ctx.options.state_io:
-        raise UnsupportedModelError(
-            f"layer {layer_name!r} is stateful: its state carries across calls; pass "
-            "--state-io to expose initial and final states as graph inputs/outputs"
-        )
+def stateful_io(ctx: ExportContext, layer_name: str, config: dict[str, Any]) -> bool:
+    """Whether this layer's states become graph inputs and outputs: always with
+    --state-io, and for a stateful layer even without it (then noted once)."""
+    if ctx.options.state_io:
+        return True
+    if config.get("stateful"):
+        ctx.stateful_layers.append(layer_name)
+        return True
+    return False
 
 
 def expect_weights(layer_name: str, weights: list, shapes: list[tuple[int, ...]]) -> None:
@@ -179,16 +181,74 @@ def state_io_inputs(
     return graph_inputs, unsqueezed
 
 
+def given_states(
+    ctx: ExportContext, layer_name: str, spec: CellSpec, states: list[Tensor], prefix: str = ""
+) -> list[str]:
+    """``initial_state`` tensors ([batch, units] each) as the node's [1, batch, units] inputs."""
+    if len(states) != len(spec.state_labels):
+        raise UnsupportedModelError(
+            f"layer {layer_name!r} takes {len(spec.state_labels)} initial state(s) per "
+            f"direction, the model passes {len(states)}"
+        )
+    unsqueezed = []
+    for state, label in zip(states, spec.state_labels, strict=True):
+        if state.rank != 2 or state.shape[-1] not in (spec.units, None):
+            raise UnsupportedModelError(
+                f"layer {layer_name!r}: initial state {prefix}{label} has shape "
+                f"{state.shape}, expected (batch, {spec.units})"
+            )
+        axis = ctx.builder.const_i64([0])
+        name = f"{layer_name}_{prefix}{label}_initial"
+        unsqueezed.append(ctx.builder.op("Unsqueeze", [state.name, axis], name))
+    return unsqueezed
+
+
+def keep_initial_where_empty(
+    ctx: ExportContext, lengths: str, finals: list[str], initial: list[str], name: str
+) -> list[str]:
+    """onnxruntime returns zero states for a row with no valid step; Keras returns the
+    row's initial state. ``finals`` and ``initial`` are [batch, units]."""
+    b = ctx.builder
+    as_column = b.op("Unsqueeze", [lengths, b.const_i64([1])], f"{name}_lengths")
+    zero = b.initializer(f"{name}_zero_length", np.asarray(0, np.int32))
+    ran = b.op("Greater", [as_column, zero], f"{name}_ran")
+    return [
+        b.op("Where", [ran, final, start], f"{name}_final")
+        for final, start in zip(finals, initial, strict=True)
+    ]
+
+
+def unmasked_by_keras3(ctx: ExportContext, call: Call) -> bool:
+    """Keras 3 hands a layer its input's mask only when that input is its sole tensor
+    argument: a layer called with ``initial_state`` tensors runs unmasked (unless the
+    mask is passed explicitly), though its output still carries the mask. tf.keras
+    masks it as usual."""
+    return (
+        ctx.keras_major >= 3
+        and call.kwargs.get("initial_state") is not None
+        and not isinstance(call.kwargs.get("mask"), TensorRef)
+    )
+
+
 def convert_recurrent(
     ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
 ) -> list[Tensor]:
-    """LSTM / GRU / SimpleRNN (and their CuDNN cousins): one fused node, one direction."""
+    """LSTM / GRU / SimpleRNN (and their CuDNN cousins): one fused node, one direction.
+
+    ``inputs`` is ``[x, *initial_states]`` (see ``model.call_inputs``)."""
+    results = _convert_recurrent(ctx, layer, inputs, call)
+    if unmasked_by_keras3(ctx, call) and layer.config.get("return_sequences"):
+        results[0] = replace(results[0], mask=inputs[0].mask)
+    return results
+
+
+def _convert_recurrent(
+    ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
+) -> list[Tensor]:
     config = layer.config
-    if len(inputs) != 1 or call.kwargs.get("initial_state") is not None:
-        raise UnsupportedModelError(
-            f"layer {layer.name!r}: initial states passed as inputs are not supported"
-        )
-    x = inputs[0]
+    x, states_in = inputs[0], inputs[1:]
+    if unmasked_by_keras3(ctx, call):
+        x = replace(x, mask=None)
     spec = build_spec(layer.name, layer.class_name, config, layer.weights, ctx)
     if spec.W.shape[1] != x.shape[-1]:
         raise WeightsError(
@@ -201,7 +261,9 @@ def convert_recurrent(
         )
     go_backwards = bool(config.get("go_backwards", False))
     graph_states, initial = [], None
-    if ctx.options.state_io:
+    if states_in:
+        initial = given_states(ctx, layer.name, spec, states_in)
+    elif stateful_io(ctx, layer.name, config):
         graph_states, initial = state_io_inputs(ctx, layer.name, spec)
 
     sequence_lens, packing = "", None
@@ -222,6 +284,12 @@ def convert_recurrent(
         squeeze(ctx, state, 0, f"{layer.name}_{label}")
         for state, label in zip(states, spec.state_labels, strict=True)
     ]
+    last_output = state_values[0]
+    if initial is not None and packing is not None:
+        starts = [s.name for s in states_in] or graph_states
+        state_values = keep_initial_where_empty(
+            ctx, packing.lengths, state_values, starts, layer.name
+        )
     for graph_input, value in zip(graph_states, state_values, strict=False):
         ctx.expose_state(graph_input, value)
 
@@ -243,7 +311,7 @@ def convert_recurrent(
                 name = ctx.builder.batch_first(seq_tm, 3, layer.name)
                 output = Tensor(name, (batch, steps, spec.units))
     else:
-        output = Tensor(state_values[0], (batch, spec.units))
+        output = Tensor(last_output, (batch, spec.units))
     results = [output]
     if config.get("return_state"):
         results += [Tensor(value, (batch, spec.units)) for value in state_values]

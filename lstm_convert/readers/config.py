@@ -203,6 +203,7 @@ def _parse_calls(entry: dict[str, Any]) -> list[Call]:
         elif isinstance(node, list):  # Keras 1/2: [[name, node, tensor, {kwargs}], ...]
             if node and isinstance(node[0], str):  # tf.keras op layers write one flat ref
                 node = [node]
+            node = _flat_refs(node)
             inputs = [_ref(item) for item in node]
             kwargs: dict[str, Any] = {}
             for item in node:
@@ -212,6 +213,21 @@ def _parse_calls(entry: dict[str, Any]) -> list[Call]:
         else:
             raise InputFileError("malformed inbound_nodes in model config")
     return calls
+
+
+def _flat_refs(items: list[Any]) -> list[Any]:
+    """tf.keras writes nested call structures as nested lists of references, e.g. the
+    states of a StackedRNNCells layer: ``[[x, 0, 0, {}], [[rnn, 0, 1, {}], [rnn, 0, 2, {}]]]``.
+    Keras flattens them the same way when it calls the layer."""
+    flat: list[Any] = []
+    pending = list(reversed(items))
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list) and item and isinstance(item[0], list):
+            pending.extend(reversed(item))
+        else:
+            flat.append(item)
+    return flat
 
 
 def _is_keras2_ref(value: Any) -> bool:
