@@ -99,7 +99,9 @@ def random_inputs(
         dtype = config.get("dtype", "float32")
         padded = padding_pattern(shape[0], shape[1]) if len(shape) >= 2 else None
         vocabularies = _embedding_sizes(model, ref.layer)
-        if dtype in ("int32", "int64") or vocabularies:
+        if dtype == "bool":  # an explicit mask input: every padding pattern
+            arrays.append(~padded if padded is not None else np.ones(shape, bool))
+        elif dtype in ("int32", "int64") or vocabularies:
             vocab = min(vocabularies, default=10)
             ids = rng.integers(1 if vocab > 1 else 0, vocab, size=shape)
             if padded is not None and len(shape) == 2:

@@ -1249,6 +1249,60 @@ def register_seq2seq_variants() -> None:
     )
 
 
+def bool_mask(steps: int = 7) -> Callable:
+    """A [4, steps] bool mask input: post-padded, pre-padded, gaps, entirely masked."""
+
+    def make(rng: np.random.Generator) -> list[np.ndarray]:
+        return [padded_tokens(rng, 20, steps) != 0]
+
+    return make
+
+
+def register_explicit_mask_inputs() -> None:
+    """``layer(x, mask=mask_input)`` with a bool Input, alone and with initial states."""
+    u, steps = 4, 7
+
+    def mask_input(c):
+        x_in = c.Input((steps, F), name="features")
+        mask_in = c.Input((steps,), dtype="bool", name="mask")
+        seq = c.L.LSTM(u, return_sequences=True)(x_in, mask=mask_in)
+        return c.K.Model([x_in, mask_in], c.L.Dense(2)(seq))
+
+    def mask_and_states(c):
+        x_in = c.Input((steps, F), name="features")
+        mask_in = c.Input((steps,), dtype="bool", name="mask")
+        states = [c.Input((u,), name="state_h"), c.Input((u,), name="state_c")]
+        lstm = c.L.LSTM(u, return_sequences=True, return_state=True)
+        seq, h, cc = lstm(x_in, mask=mask_in, initial_state=states)
+        return c.K.Model([x_in, mask_in, *states], [seq, h, cc])
+
+    add(
+        Fixture(
+            "masked_bool_mask_input",
+            "masked",
+            "functional",
+            mask_input,
+            concat_inputs(floats(4, steps, F), bool_mask(steps)),
+            {"mask": "bool Input passed as mask="},
+            notes="Inputs: features, mask (bool). Rows: post, pre, gaps, entirely masked.",
+        )
+    )
+    add(
+        Fixture(
+            "masked_bool_mask_initial_state",
+            "masked",
+            "functional",
+            mask_and_states,
+            concat_inputs(floats(4, steps, F), bool_mask(steps), floats(4, u), floats(4, u)),
+            {"mask": "bool Input passed as mask=", "initial_state": "LSTM"},
+            notes=(
+                "A masked decoder started from given states in both generations (Keras 3 "
+                "masks it only because the mask is passed explicitly)."
+            ),
+        )
+    )
+
+
 # --------------------------------------------------------------------------
 # Phase 2: CuDNN (tf-keras only)
 # --------------------------------------------------------------------------
@@ -1919,6 +1973,7 @@ def register_all() -> None:
     register_cudnn()
     register_weights_only()
     register_seq2seq()
+    register_explicit_mask_inputs()
 
 
 def selected(name: str, only: list[str] | None) -> bool:

@@ -64,7 +64,7 @@ def input_tensors(builder: GraphBuilder, model: KerasModel) -> list[Tensor]:
             cast = builder.op("Cast", [name], f"{name}_float32", to=TensorProto.FLOAT)
             tensors.append(Tensor(cast, tuple(shape), "float32"))
             continue
-        dtype = dtype if dtype in ("int32", "int64") else "float32"
+        dtype = dtype if dtype in ("int32", "int64", "bool") else "float32"
         builder.add_input(name, dtype, tuple(shape))
         tensors.append(Tensor(name, tuple(shape), dtype))
     return tensors
@@ -76,6 +76,13 @@ def output_dtype(model: KerasModel) -> str:
         if model.layer(ref.layer).config.get("dtype") == "float64":
             return "float64"
     return "float32"
+
+
+def bool_mask(ctx: ExportContext, mask: Tensor) -> str:
+    """A mask tensor as bool (Keras treats a nonzero mask value as "keep the step")."""
+    if mask.dtype == "bool":
+        return mask.name
+    return ctx.builder.op("Cast", [mask.name], f"{mask.name}_as_bool", to=TensorProto.BOOL)
 
 
 def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> list[Tensor]:
@@ -93,8 +100,9 @@ def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> li
             ) from None
         mask_ref = call.kwargs.get("mask")
         if isinstance(mask_ref, TensorRef) and args:
-            # An explicit mask (e.g. Keras 3's NotEqual op layer) replaces any implicit one.
-            args[0] = replace(args[0], mask=values[mask_ref].name)
+            # An explicit mask (e.g. Keras 3's NotEqual op layer, or a bool Input)
+            # replaces any implicit one.
+            args[0] = replace(args[0], mask=bool_mask(ctx, values[mask_ref]))
         convert = get_converter(layer)
         before = len(ctx.builder.nodes)
         outputs = convert(ctx, layer, args, call)
