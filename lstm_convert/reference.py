@@ -206,11 +206,16 @@ def run_rnn(
     mask: Array | None,
     major: int,
     initial: list[Array] | None = None,
+    cell: Any = None,
 ) -> tuple[Array, Array, list[Array]]:
-    """Keras's RNN loop. Returns (sequence in Keras order, last output, final states)."""
-    if class_name not in CELLS:
-        raise UnsupportedModelError(f"the reference has no recurrent layer {class_name}")
-    units, n_states, project, step = CELLS[class_name](config, weights, major)
+    """Keras's RNN loop. Returns (sequence in Keras order, last output, final states).
+
+    ``cell`` is a ready (units, n_states, project, step), e.g. a stack of cells."""
+    if cell is None:
+        if class_name not in CELLS:
+            raise UnsupportedModelError(f"the reference has no recurrent layer {class_name}")
+        cell = CELLS[class_name](config, weights, major)
+    units, n_states, project, step = cell
     x = np.asarray(x, dtype=np.float64)
     if config.get("time_major"):
         x = np.swapaxes(x, 0, 1)
@@ -239,6 +244,44 @@ def run_rnn(
     if config.get("time_major"):
         sequence = np.swapaxes(sequence, 0, 1)
     return sequence, output, states
+
+
+# keras.layers.RNN(cell): the cell classes and the layer whose equations they share.
+CELL_CLASSES = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+
+
+def rnn_layer_cells(config: dict[str, Any], weights: list[Array], major: int):
+    """The cells of ``keras.layers.RNN``, each built with its own weights, and each
+    cell's state labels, in Keras's order."""
+    cell = config["cell"]
+    entries = cell["config"]["cells"] if cell["class_name"] == "StackedRNNCells" else [cell]
+    built, labels, position = [], [], 0
+    for entry in entries:
+        family = CELL_CLASSES.get(entry["class_name"])
+        if family is None:
+            raise UnsupportedModelError(f"the reference has no cell {entry['class_name']}")
+        count = len(weight_names(family, entry["config"]) or [])
+        built.append(CELLS[family](entry["config"], weights[position : position + count], major))
+        labels.append(STATE_LABELS[family])
+        position += count
+    return built, labels
+
+
+def stacked_cell(built: list) -> tuple:
+    """Keras's StackedRNNCells step: each cell runs on the previous cell's output."""
+    sizes = [n for _, n, _, _ in built]
+
+    def step(xz: Array, states: list[Array]) -> tuple[Array, list[Array]]:
+        new_states: list[Array] = []
+        output = None
+        for index, (_, n, project, cell_step) in enumerate(built):
+            start = sum(sizes[:index])
+            z = xz if index == 0 else project(output)
+            output, cell_states = cell_step(z, states[start : start + n])
+            new_states += cell_states
+        return output, new_states
+
+    return built[-1][0], sum(sizes), built[0][2], step
 
 
 # -- layers --------------------------------------------------------------------------------
@@ -289,6 +332,34 @@ def ref_recurrent(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
     _record_final(ctx, layer.name, labels, states)
     out_mask = x.mask if config.get("return_sequences") else None
     result = [Value(sequence if config.get("return_sequences") else last, out_mask)]
+    if config.get("return_state"):
+        result += [Value(s) for s in states]
+    return result
+
+
+@reference("RNN")
+def ref_rnn(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    config = layer.config
+    x = inputs[0]
+    built, labels = rnn_layer_cells(config, layer.weights, ctx.keras_major)
+    batch = np.shape(x.data)[1 if config.get("time_major") else 0]
+    single = len(built) == 1
+    names = [layer.name] if single else [f"{layer.name}_cell{i}" for i in range(len(built))]
+    initial = [v.data for v in inputs[1:]]
+    if not initial:
+        for cell, cell_labels, name in zip(built, labels, names, strict=True):
+            given = _initial(ctx, name, cell_labels)
+            initial += given or [np.zeros((batch, cell[0])) for _ in cell_labels]
+    mask = None if _keras3_drops_mask(ctx, call) else x.mask
+    sequence, last, states = run_rnn(
+        "RNN", config, [], x.data, mask, ctx.keras_major, initial, stacked_cell(built)
+    )
+    position = 0
+    for cell_labels, name in zip(labels, names, strict=True):
+        _record_final(ctx, name, cell_labels, states[position : position + len(cell_labels)])
+        position += len(cell_labels)
+    sequences = config.get("return_sequences")
+    result = [Value(sequence, x.mask) if sequences else Value(last)]
     if config.get("return_state"):
         result += [Value(s) for s in states]
     return result

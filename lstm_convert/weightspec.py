@@ -22,6 +22,28 @@ RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 
+# keras.layers.RNN(cell): the layer class each cell class computes like.
+CELL_LAYER_CLASSES = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+
+
+def rnn_cells(config: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """A ``keras.layers.RNN``'s cells in order, as (layer class or None, cell config).
+
+    ``RNN([c1, c2])`` and ``RNN(StackedRNNCells([c1, c2]))`` both save a StackedRNNCells."""
+    cell = config.get("cell")
+    if not isinstance(cell, dict):
+        return [(None, {})]
+    entries = [cell]
+    if cell.get("class_name") == "StackedRNNCells":
+        entries = (cell.get("config") or {}).get("cells") or [{}]
+    result = []
+    for entry in entries:
+        entry = entry if isinstance(entry, dict) else {}
+        cell_config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+        result.append((CELL_LAYER_CLASSES.get(entry.get("class_name")), cell_config))
+    return result
+
+
 def inner_layer_configs(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Forward and backward layer entries (``{"class_name", "config"}``) of a Bidirectional."""
     forward = config["layer"]
@@ -47,6 +69,14 @@ def weight_names(class_name: str, config: dict[str, Any]) -> list[str] | None:
         if fwd is None or bwd is None:
             return None
         return [f"forward_{n}" for n in fwd] + [f"backward_{n}" for n in bwd]
+    if class_name == "RNN":
+        names = []
+        for index, (cell_class, cell_config) in enumerate(rnn_cells(config)):
+            cell_names = weight_names(cell_class, cell_config) if cell_class else None
+            if cell_names is None:
+                return None
+            names += [f"cell{index}_{n}" for n in cell_names]
+        return names
     if class_name == "TimeDistributed":
         inner = config["layer"]
         return weight_names(inner["class_name"], inner["config"])

@@ -10,7 +10,7 @@ from lstm_convert.export import export_model
 from lstm_convert.export.context import ConvertOptions
 from lstm_convert.parity import run_onnx
 from lstm_convert.reference import run_reference
-from lstm_convert.weightspec import RECURRENT_CLASSES, inner_layer_configs
+from lstm_convert.weightspec import RECURRENT_CLASSES, inner_layer_configs, rnn_cells
 
 KERAS_TOLERANCE = 1e-5
 
@@ -23,6 +23,8 @@ def expected_fused_nodes(model) -> int:
     for layer in model.iter_layers():
         if layer.class_name in RECURRENT_CLASSES:
             count += 1
+        elif layer.class_name == "RNN":  # keras.layers.RNN(cell): one node per cell
+            count += len(rnn_cells(layer.config))
         elif layer.class_name == "Bidirectional":
             forward, backward = inner_layer_configs(layer.config)
             same = forward["config"].get("units") == backward["config"].get("units")

@@ -1303,6 +1303,84 @@ def register_explicit_mask_inputs() -> None:
     )
 
 
+def register_rnn_cells() -> None:
+    """``keras.layers.RNN(cell)`` and ``RNN(StackedRNNCells)`` (a list of cells)."""
+    steps = 7
+
+    def cell(L, kind, units, **kw):
+        return getattr(L, f"{kind}Cell")(units, **kw)
+
+    for kind in ("LSTM", "GRU", "SimpleRNN"):
+        add_chain(
+            f"rnn_cell_{kind.lower()}",
+            "rnn_cell",
+            lambda L, k=kind: [L.RNN(cell(L, k, 5), return_sequences=True), L.Dense(2)],
+            {"layer": f"RNN({kind}Cell)"},
+        )
+    add_chain(
+        "rnn_cell_gru_reset_before_backwards",
+        "rnn_cell",
+        lambda L: [L.RNN(L.GRUCell(4, reset_after=False), go_backwards=True)],
+        {"layer": "RNN(GRUCell(reset_after=False)), go_backwards"},
+        apis=("functional",),
+    )
+    add_chain(
+        "rnn_stacked_cells",
+        "rnn_cell",
+        lambda L: [
+            L.RNN([L.LSTMCell(5), L.GRUCell(4), L.SimpleRNNCell(3)], return_sequences=True),
+            L.Dense(2),
+        ],
+        {"layer": "RNN(StackedRNNCells[LSTMCell, GRUCell, SimpleRNNCell])"},
+    )
+    add_chain(
+        "rnn_stacked_cells_masked",
+        "rnn_cell",
+        lambda L: [
+            L.Embedding(20, 5, mask_zero=True),
+            L.RNN(L.StackedRNNCells([L.GRUCell(4), L.LSTMCell(3)])),
+        ],
+        {"layer": "RNN(StackedRNNCells)", "mask": "Embedding(mask_zero=True)"},
+        shape=(steps,),
+        dtype="int32",
+        inputs=tokens(4, steps, 20),
+        apis=("functional",),
+    )
+    add_chain(
+        "rnn_stacked_cells_backwards",
+        "rnn_cell",
+        lambda L: [L.RNN([L.LSTMCell(4), L.LSTMCell(3)], go_backwards=True, return_sequences=True)],
+        {"layer": "RNN(StackedRNNCells), go_backwards"},
+        apis=("functional",),
+    )
+
+    def stacked_states(c):
+        L = c.L
+        x_in = c.Input((steps, F))
+        _, *states = L.RNN([L.LSTMCell(5), L.GRUCell(4)], return_state=True)(x_in)
+        y = L.RNN([L.LSTMCell(5), L.GRUCell(4)], return_sequences=True)(
+            x_in, initial_state=states
+        )
+        _, h, cc = L.RNN(L.LSTMCell(5), return_state=True, name="rnn_states")(x_in)
+        z = L.Bidirectional(L.LSTM(5))(x_in, initial_state=[h, cc, h, cc])
+        return c.K.Model(x_in, [L.Dense(2)(y), z])
+
+    add(
+        Fixture(
+            "rnn_stacked_cells_initial_state",
+            "rnn_cell",
+            "functional",
+            stacked_states,
+            floats(B, steps, F),
+            {"initial_state": "nested (StackedRNNCells) and reused by a Bidirectional"},
+            notes=(
+                "tf-keras writes the stacked states as nested references "
+                "[[['rnn', 0, 1], ['rnn', 0, 2]], ['rnn', 0, 3]]."
+            ),
+        )
+    )
+
+
 # --------------------------------------------------------------------------
 # Phase 2: CuDNN (tf-keras only)
 # --------------------------------------------------------------------------
@@ -1974,6 +2052,7 @@ def register_all() -> None:
     register_weights_only()
     register_seq2seq()
     register_explicit_mask_inputs()
+    register_rnn_cells()
 
 
 def selected(name: str, only: list[str] | None) -> bool:

@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     merge,
     nested,
     reshaping,
+    rnn_cell,
     simple_rnn,
 )
 from .registry import CONVERTERS, converter, get_converter, supported_classes

@@ -99,13 +99,7 @@ def read_model_weights(layers_group: Any, model: KerasModel, budget: WeightBudge
     for layer in model.layers:
         if layer.class_name == "InputLayer" and model.class_name == "Sequential":
             continue  # Sequential.layers omits its InputLayer, so it gets no container
-        base = snake_case(layer.class_name)
-        if base in used:
-            used[base] += 1
-            key = f"{base}_{used[base]}"
-        else:
-            used[base] = 0
-            key = base
+        key = container_key(used, layer.class_name)
         group = layers_group.get(key) if key in layers_group else None
         if group is None:
             continue
@@ -116,6 +110,36 @@ def read_model_weights(layers_group: Any, model: KerasModel, budget: WeightBudge
             continue
         arrays = collect_vars(group, layer.class_name, layer.config, budget)
         assign_weights(layer, arrays, [f"{key}/{i}" for i in range(len(arrays))])
+
+
+def container_key(used: dict[str, int], class_name: str) -> str:
+    """Keras names a list's containers by snake-cased class, counting repeats:
+    ``lstm``, ``lstm_1``, ... (``used`` carries the counts along the list)."""
+    base = snake_case(class_name)
+    if base in used:
+        used[base] += 1
+        return f"{base}_{used[base]}"
+    used[base] = 0
+    return base
+
+
+def _stacked_cell_vars(
+    cells_group: Any, config: dict[str, Any], budget: WeightBudget
+) -> list[np.ndarray]:
+    """StackedRNNCells keeps each cell at ``cell/cells/<snake_case(class)[_N]>``."""
+    cell = config.get("cell") or {}
+    entries = (cell.get("config") or {}).get("cells") or []
+    arrays: list[np.ndarray] = []
+    used: dict[str, int] = {}
+    for entry in entries:
+        class_name = entry.get("class_name") if isinstance(entry, dict) else None
+        if not isinstance(class_name, str) or not class_name:
+            raise WeightsError("a StackedRNNCells cell has no class_name")
+        key = container_key(used, class_name)
+        if key not in cells_group:
+            raise WeightsError(f"StackedRNNCells weights lack cell {key!r}")
+        arrays.extend(collect_vars(cells_group[key], "", {}, budget))
+    return arrays
 
 
 def _check_name(group: Any, layer: Layer) -> None:
@@ -146,7 +170,10 @@ def collect_vars(
         if index != len(vars_group):
             raise WeightsError(f"unexpected entries in {vars_group.name}")
     if "cell" in group:
-        arrays.extend(collect_vars(group["cell"], "", {}, budget))
+        cell_group = group["cell"]
+        arrays.extend(collect_vars(cell_group, "", {}, budget))
+        if class_name == "RNN" and "cells" in cell_group:
+            arrays.extend(_stacked_cell_vars(cell_group["cells"], config, budget))
     if class_name == "Bidirectional":
         forward, backward = inner_layer_configs(config)
         for child, entry in (("forward_layer", forward), ("backward_layer", backward)):
