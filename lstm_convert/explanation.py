@@ -668,17 +668,14 @@ def explain_model(
     proto = None
     try:
         options = ConvertOptions(bias_split=bias_split)  # type: ignore[arg-type]
-        proto = export_model(model, options).model
+        exported = export_model(model, options)
+        proto = exported.model
+        note = "; ".join(exported.notes) or None
     except ConvertError as exc:
-        try:  # stateful layers convert only with --state-io, which leaves W, R, B alone
-            options = ConvertOptions(bias_split=bias_split, state_io=True)  # type: ignore[arg-type]
-            proto = export_model(model, options).model
-            note = "exported with --state-io, as this model's stateful layers require"
-        except ConvertError:
-            note = (
-                f"the whole model does not convert ({exc}); the arrays below come from each "
-                "layer's converter, exactly as convert would write them"
-            )
+        note = (
+            f"the whole model does not convert ({exc}); the arrays below come from each "
+            "layer's converter, exactly as convert would write them"
+        )
     explanations = []
     for keras_layer in chosen:
         written = arrays_from_export(proto, keras_layer) if proto is not None else None

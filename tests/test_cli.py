@@ -220,17 +220,18 @@ def test_lambda_is_refused_without_running_its_code(runner, tmp_path):
     assert not marker.exists()
 
 
-def test_stateful_model_needs_state_io(runner, tmp_path):
-    stateful = next(
-        p for p in (SAMPLES.parent / "tests" / "fixtures" / "tfkeras").glob("lstm_stateful.h5")
-    )
+def test_stateful_model_converts_without_state_io_and_says_so(runner, tmp_path):
+    stateful = SAMPLES.parent / "tests" / "fixtures" / "tfkeras" / "lstm_stateful.h5"
     out = tmp_path / "s.onnx"
     result = runner.invoke(app, ["convert", str(stateful), "-o", str(out)])
-    assert result.exit_code == 2 and "--state-io" in result.stderr
-    result = runner.invoke(app, ["convert", str(stateful), "-o", str(out), "--state-io", "--json"])
     assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "stateful layer(s) 'lstm'" in notes[0], result.stderr
     names = [o.name for o in onnx.load(str(out)).graph.output]
     assert any(name.endswith("_h_out") for name in names)
+    result = runner.invoke(app, ["convert", str(stateful), "-o", str(out), "--force", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "stateful" in json.loads(result.stdout)["notes"][0]
 
 
 @pytest.mark.parametrize(

@@ -397,9 +397,9 @@ def test_bidirectional_with_directions_of_different_sizes():
     assert forward.kernel_max_diff == backward.kernel_max_diff == 0.0
 
 
-def test_stateful_layers_are_exported_with_state_io():
+def test_stateful_layers_are_exported_with_their_states_exposed():
     result = explain(fixture_path("lstm_stateful"))
-    assert result.note is not None and "--state-io" in result.note
+    assert result.note is not None and "stateful layer(s) 'lstm'" in result.note
     assert [exp.arrays_from for exp in result.layers] == ["export"]
     assert result.layers[0].bias_max_diff == 0.0
 

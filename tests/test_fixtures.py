@@ -98,11 +98,17 @@ def test_stateful_model_streams_chunks_with_state_io(entry, path):
 
 
 @pytest.mark.parametrize("entry, path", fixture_files(families=("stateful",)))
-def test_stateful_model_is_refused_without_state_io(entry, path):
-    from lstm_convert.errors import UnsupportedModelError
-
-    with pytest.raises(UnsupportedModelError, match="--state-io"):
-        export_model(load_entry(entry, path), ConvertOptions())
+def test_stateful_model_converts_without_flag_and_zeros_give_the_first_call(entry, path):
+    """Without --state-io a stateful layer's states are still graph inputs and outputs
+    (noted once); zero states reproduce Keras's first call on a fresh model."""
+    model, exported = converted(entry, path)
+    assert exported.states and len(exported.notes) == 1 and "stateful" in exported.notes[0]
+    with np.load(ROOT / entry["expected"]) as data:
+        chunk, keras = data["chunk_0"], data["output_chunk_0"]
+    zeros = {s.input_name: np.zeros((chunk.shape[0], s.units), np.float32) for s in exported.states}
+    model_input = next(n for n in exported.input_names if n not in zeros)
+    got = run_onnx(exported.model.SerializeToString(), {model_input: chunk, **zeros})
+    np.testing.assert_allclose(got[0], keras, rtol=0, atol=KERAS_TOLERANCE)
 
 
 def test_keras1_fixtures_say_where_their_expected_outputs_come_from():
