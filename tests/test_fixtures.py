@@ -13,6 +13,9 @@ from lstm_convert.reference import run_reference
 from lstm_convert.weightspec import RECURRENT_CLASSES, inner_layer_configs, rnn_cells
 
 KERAS_TOLERANCE = 1e-5
+# Stateful fixtures stream chunks; mixed-precision ones are computed by Keras in float16.
+NOT_EXACT = ("stateful", "mixed_precision")
+MIXED_PRECISION_TOLERANCE = 2e-3
 
 
 def expected_fused_nodes(model) -> int:
@@ -45,7 +48,7 @@ def converted(entry, path, **options):
     return model, exported
 
 
-@pytest.mark.parametrize("entry, path", fixture_files(exclude=("stateful",)))
+@pytest.mark.parametrize("entry, path", fixture_files(exclude=NOT_EXACT))
 def test_onnxruntime_matches_keras(entry, path):
     model, exported = converted(entry, path)
     inputs = expected_arrays(entry, "input_")
@@ -57,7 +60,7 @@ def test_onnxruntime_matches_keras(entry, path):
         np.testing.assert_allclose(actual, keras, rtol=0, atol=KERAS_TOLERANCE)
 
 
-@pytest.mark.parametrize("entry, path", fixture_files(exclude=("stateful",)))
+@pytest.mark.parametrize("entry, path", fixture_files(exclude=NOT_EXACT))
 def test_every_recurrent_layer_is_one_fused_node(entry, path):
     model, exported = converted(entry, path)
     ops = [node.op_type for node in exported.model.graph.node]
@@ -67,7 +70,7 @@ def test_every_recurrent_layer_is_one_fused_node(entry, path):
     assert fused >= 1
 
 
-@pytest.mark.parametrize("entry, path", fixture_files(exclude=("stateful",)))
+@pytest.mark.parametrize("entry, path", fixture_files(exclude=NOT_EXACT))
 def test_numpy_reference_matches_keras(entry, path):
     """The parity check is only as good as its reference: hold it to Keras too."""
     model = load_entry(entry, path)
@@ -121,3 +124,17 @@ def test_keras1_fixtures_say_where_their_expected_outputs_come_from():
     assert {entry["family"] for entry in keras1} >= {"lstm", "gru", "simplernn", "masked"}
     for entry in keras1:
         assert "tf-keras" in entry["notes"] and "Keras 1" in entry["notes"], entry["name"]
+
+
+@pytest.mark.parametrize("entry, path", fixture_files(families=("mixed_precision",)))
+def test_mixed_precision_model_converts_with_a_note(entry, path):
+    """Keras runs mixed_float16 layers in float16, the ONNX model in float32: close to
+    Keras, exact to the float32 reference, and the user is told why."""
+    model, exported = converted(entry, path)
+    assert any("mixed_float16" in note and "float16" in note for note in exported.notes)
+    inputs = expected_arrays(entry, "input_")
+    got = run_onnx(exported.model.SerializeToString(), dict(zip(exported.input_names, inputs)))
+    reference, _ = run_reference(model, inputs)
+    for actual, keras, ours in zip(got, expected_arrays(entry, "output_"), reference, strict=True):
+        np.testing.assert_allclose(actual, keras, rtol=0, atol=MIXED_PRECISION_TOLERANCE)
+        np.testing.assert_allclose(actual, ours, rtol=0, atol=KERAS_TOLERANCE)

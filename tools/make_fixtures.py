@@ -128,7 +128,7 @@ class Fixture:
     notes: str = ""
     generations: tuple = ("keras3", "tfkeras")
     formats: tuple | None = None  # default: FORMATS[generation]
-    kind: str = "plain"  # plain | stateful | cudnn | weights_only
+    kind: str = "plain"  # plain | stateful | cudnn | weights_only | windows_paths
     equivalent: Callable | None = None  # cudnn: (ctx) -> plain keras model
     weight_scale: float = WEIGHT_SCALE  # std of the random weights
 
@@ -1381,6 +1381,84 @@ def register_rnn_cells() -> None:
     )
 
 
+def register_windows_and_precision() -> None:
+    """Windows-saved .keras weight paths (tf-keras 2.13-2.15) and mixed precision."""
+
+    def bilstm(c):
+        L = c.L
+        x_in = c.Input((T, F))
+        seq = L.Bidirectional(L.LSTM(4, return_sequences=True))(x_in)
+        return c.K.Model(x_in, L.Dense(2)(L.GRU(3)(seq)))
+
+    add(
+        Fixture(
+            "windows_backslash_paths",
+            "windows_paths",
+            "functional",
+            bilstm,
+            floats(B, T, F),
+            {"weights": "model.weights.h5 groups named layers\\lstm\\cell/vars"},
+            notes=(
+                "Written by tf-keras, then its model.weights.h5 rewritten with h5py the way "
+                "tf-keras 2.13-2.15 wrote it on Windows (os.path.join: one root group per "
+                "container named with backslashes, each holding vars)."
+            ),
+            generations=("tfkeras",),
+            formats=("keras",),
+            kind="windows_paths",
+        )
+    )
+
+    def mixed(c):
+        policy = c.K.mixed_precision
+        policy.set_global_policy("mixed_float16")
+        try:
+            L = c.L
+            x_in = c.Input((T, F))
+            seq = L.LSTM(5, return_sequences=True)(x_in)
+            y = L.Dense(3)(L.GRU(4)(seq))
+            out = L.Activation("softmax", dtype="float32")(y)
+            return c.K.Model(x_in, out)
+        finally:
+            policy.set_global_policy("float32")
+
+    add(
+        Fixture(
+            "mixed_float16",
+            "mixed_precision",
+            "functional",
+            mixed,
+            floats(B, T, F),
+            {"policy": "mixed_float16"},
+            notes="Keras computes in float16: expected outputs differ from float32 by ~1e-3.",
+        )
+    )
+
+
+def rewrite_windows_paths(path: Path) -> None:
+    """Rename every container of a .keras weights file as Windows tf-keras 2.13-2.15 did."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    source = h5py.File(io.BytesIO(members["model.weights.h5"]), "r")
+    buffer = io.BytesIO()
+    with source, h5py.File(buffer, "w") as target:
+        containers = []
+        source.visit(lambda name: containers.append(name) if name.endswith("vars") else None)
+        for name in containers:
+            folder = name[: -len("vars")].rstrip("/")
+            group = target.require_group(folder.replace("/", "\\")) if folder else target
+            source.copy(source[name], group, name="vars")
+    members["model.weights.h5"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
 # --------------------------------------------------------------------------
 # Phase 2: CuDNN (tf-keras only)
 # --------------------------------------------------------------------------
@@ -1866,6 +1944,8 @@ def make_fixture(ctx: Ctx, fx: Fixture) -> dict:
     for ext in () if fx.kind == "weights_only" else fx.formats or FORMATS[ctx.gen]:
         path = out_dir / f"{fx.name}.{ext}"
         model.save(str(path))
+        if fx.kind == "windows_paths":
+            rewrite_windows_paths(path)
         files.append(path)
 
     extra = {}
@@ -2053,6 +2133,7 @@ def register_all() -> None:
     register_seq2seq()
     register_explicit_mask_inputs()
     register_rnn_cells()
+    register_windows_and_precision()
 
 
 def selected(name: str, only: list[str] | None) -> bool:

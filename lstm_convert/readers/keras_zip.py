@@ -19,7 +19,13 @@ import numpy as np
 from ..errors import InputFileError, WeightsError
 from ..model import KerasModel, Layer, SourceInfo
 from ..weightspec import MODEL_CLASSES, inner_layer_configs
-from .common import WeightBudget, assign_weights, load_json, refuse_foreign_storage
+from .common import (
+    MAX_HDF5_OBJECTS,
+    WeightBudget,
+    assign_weights,
+    load_json,
+    refuse_foreign_storage,
+)
 from .config import parse_model_config
 
 CONFIG_MEMBER = "config.json"
@@ -79,10 +85,85 @@ def read_keras_zip(
 
 
 def _layers_root(h5file: Any) -> Any:
+    if any("\\" in name for name in h5file):
+        h5file = WindowsPaths(h5file)
     for name in ("layers", "_layer_checkpoint_dependencies"):
         if name in h5file:
             return h5file[name]
     return None
+
+
+class WindowsPaths:
+    """A read-only view of a model.weights.h5 written on Windows by Keras 2.13-2.15,
+    which named each container by an OS path: root groups ``layers\\lstm\\cell``
+    holding ``vars``. The view presents them as the nested groups every other file has.
+    """
+
+    def __init__(self, root: Any, objects: dict[str, Any] | None = None, path: str = ""):
+        self._objects = objects if objects is not None else _normalized_objects(root)
+        self._path = path
+        self.name = f"/{path}"
+        real = self._objects.get(path)
+        self.attrs = real.attrs if real is not None else {}
+
+    def _full(self, name: str) -> str:
+        return f"{self._path}/{name}" if self._path else name
+
+    def _children(self) -> list[str]:
+        prefix = f"{self._path}/" if self._path else ""
+        return [
+            key[len(prefix) :]
+            for key in self._objects
+            if key.startswith(prefix) and key != self._path and "/" not in key[len(prefix) :]
+        ]
+
+    def __contains__(self, name: str) -> bool:
+        return self._full(name) in self._objects
+
+    def __getitem__(self, name: str) -> Any:
+        full = self._full(name)
+        found = self._objects[full]
+        if found is not None and not _is_group(found):
+            return found  # a dataset
+        return WindowsPaths(None, self._objects, full)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name not in self:
+            return default
+        return self[name]
+
+    def __iter__(self):
+        return iter(self._children())
+
+    def __len__(self) -> int:
+        return len(self._children())
+
+
+def _is_group(item: Any) -> bool:
+    return isinstance(item, h5py.Group)
+
+
+def _normalized_objects(root: Any) -> dict[str, Any]:
+    """Every object below ``root`` by its path with backslashes read as slashes; the
+    folders such a path implies are present too (as None)."""
+    objects: dict[str, Any] = {}
+    pending = [(root, "")]
+    while pending:
+        group, path = pending.pop()
+        for name in group:
+            item = group[name]
+            full = "/".join(p for p in (path, name.replace("\\", "/")) if p)
+            if full in objects and objects[full] is not None:
+                raise WeightsError(f"model.weights.h5 holds {full!r} twice (with / and \\)")
+            parts = full.split("/")
+            for depth in range(1, len(parts)):
+                objects.setdefault("/".join(parts[:depth]), None)
+            objects[full] = item
+            if len(objects) > MAX_HDF5_OBJECTS:  # also ends a hard-link cycle
+                raise WeightsError(f"model.weights.h5 holds more than {MAX_HDF5_OBJECTS} objects")
+            if _is_group(item):
+                pending.append((item, full))
+    return objects
 
 
 def snake_case(name: str) -> str:
