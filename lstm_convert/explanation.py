@@ -149,7 +149,20 @@ class ExplainResult:
 
 
 def recurrent_layers(model: KerasModel) -> list[Layer]:
-    return [layer for layer in model.iter_layers() if layer.class_name in EXPLAINED_CLASSES]
+    """The recurrent layers; a ``keras.layers.RNN(cell)`` counts as the layer each of its
+    cells is converted as (named after the fused node it becomes)."""
+    from .layers.rnn_cell import cell_layers
+
+    layers: list[Layer] = []
+    for layer in model.iter_layers():
+        if layer.class_name in EXPLAINED_CLASSES:
+            layers.append(layer)
+        elif layer.class_name == "RNN":
+            try:
+                layers.extend(cell_layers(layer))
+            except UnsupportedModelError:
+                continue  # a cell we do not convert: nothing to explain
+    return layers
 
 
 def select_layers(model: KerasModel, name: str | None) -> list[Layer]:
