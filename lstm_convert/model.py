@@ -39,6 +39,9 @@ class Layer:
     calls: list[Call] = field(default_factory=list)
     # A nested Sequential/Functional model used as a layer.
     submodel: KerasModel | None = None
+    # A Keras 3 operation traced into a Functional graph (keras.ops.*, or the mask ops
+    # Keras writes itself): not a layer, so it owns no weight container.
+    op_layer: bool = False
 
 
 @dataclass
@@ -112,6 +115,9 @@ def call_inputs(call: Call) -> list[TensorRef]:
     keeps them in the ``initial_state`` keyword. Both come out as ``[x, *states]``.
     """
     refs = list(call.inputs)
+    other = call.kwargs.get("y")  # tf.keras TFOpLambda: the second tensor of math.add(x, y)
+    if isinstance(other, TensorRef):
+        refs.append(other)
     states = call.kwargs.get("initial_state")
     if isinstance(states, TensorRef):
         refs.append(states)

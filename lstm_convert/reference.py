@@ -463,11 +463,125 @@ def ref_embedding(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
     return [Value(np.asarray(layer.weights[0], np.float64)[ids], mask)]
 
 
+# -- keras.ops operations and tf.keras TFOpLambda functions, in NumPy ----------------------
+
+OP_BINARY = {
+    "Add": np.add,
+    "Subtract": np.subtract,
+    "Multiply": np.multiply,
+    "Divide": np.true_divide,
+    "TrueDivide": np.true_divide,
+    "Maximum": np.maximum,
+    "Minimum": np.minimum,
+    "Power": np.power,
+    "Equal": np.equal,
+    "NotEqual": np.not_equal,
+    "Greater": np.greater,
+    "Less": np.less,
+    "LogicalAnd": np.logical_and,
+    "LogicalOr": np.logical_or,
+}
+OP_UNARY = {
+    "Tanh": np.tanh,
+    "Sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "Relu": lambda x: np.maximum(x, 0.0),
+    "Exp": np.exp,
+    "Log": np.log,
+    "Sqrt": np.sqrt,
+    "Abs": np.abs,
+    "Negative": np.negative,
+    "LogicalNot": np.logical_not,
+}
+OP_REDUCE = {
+    "Mean": np.mean,
+    "Sum": np.sum,
+    "Max": np.max,
+    "Min": np.min,
+    "All": np.all,
+    "Any": np.any,
+}
+# TFOpLambda function name -> (operation, {operation argument: tf keyword}).
+TF_FUNCTION_OPS = {
+    "math.not_equal": ("NotEqual", {}),
+    "compat.v1.transpose": ("Transpose", {"axes": "perm"}),
+    "transpose": ("Transpose", {"axes": "perm"}),
+    "expand_dims": ("ExpandDims", {"axis": "axis"}),
+    "compat.v1.expand_dims": ("ExpandDims", {"axis": "axis"}),
+    "squeeze": ("Squeeze", {"axis": "axis"}),
+    "compat.v1.squeeze": ("Squeeze", {"axis": "axis"}),
+    "concat": ("Concatenate", {"axis": "axis"}),
+    "math.reduce_mean": ("Mean", {"axis": "axis", "keepdims": "keepdims"}),
+    "math.reduce_sum": ("Sum", {"axis": "axis", "keepdims": "keepdims"}),
+    "math.reduce_max": ("Max", {"axis": "axis", "keepdims": "keepdims"}),
+    "math.reduce_min": ("Min", {"axis": "axis", "keepdims": "keepdims"}),
+    "math.multiply": ("Multiply", {}),
+    "math.add": ("Add", {}),
+    "__operators__.add": ("Add", {}),
+    "math.subtract": ("Subtract", {}),
+    "math.truediv": ("TrueDivide", {}),
+    "math.maximum": ("Maximum", {}),
+    "math.minimum": ("Minimum", {}),
+    "math.tanh": ("Tanh", {}),
+    "math.sigmoid": ("Sigmoid", {}),
+    "nn.relu": ("Relu", {}),
+    "math.exp": ("Exp", {}),
+}
+
+
+OPS_ELSE = ("ExpandDims", "Squeeze", "Transpose", "Concatenate", "ZerosLike", "OnesLike")
+
+
+def _operands(call: Call, inputs: list[Value], fallback: Any) -> list[Any]:
+    """Positional operands: tensors' values and constants, in the call's order."""
+    operands = call.kwargs.get("operands")
+    if not isinstance(operands, list):
+        return [v.data for v in inputs] + ([] if fallback is None else [fallback])
+    values = iter(inputs)
+    return [next(values).data if isinstance(op, TensorRef) else op for op in operands]
+
+
+def run_operation(kind: str, config: dict[str, Any], call: Call, inputs: list[Value]) -> Array:
+    x = inputs[0].data
+    if kind in OP_BINARY:
+        left, right = _operands(call, inputs, call.kwargs.get("y"))[:2]
+        return OP_BINARY[kind](left, right)
+    if kind in OP_UNARY:
+        return OP_UNARY[kind](x)
+    axis = config.get("axis")
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    if kind in OP_REDUCE:
+        return OP_REDUCE[kind](x, axis=axis, keepdims=bool(config.get("keepdims", False)))
+    if kind == "ExpandDims":
+        return np.expand_dims(x, axis)
+    if kind == "Squeeze":
+        return np.squeeze(x, axis)
+    if kind == "Transpose":
+        return np.transpose(x, config.get("axes"))
+    if kind == "Concatenate":
+        return np.concatenate([v.data for v in inputs], axis=axis or 0)
+    if kind in ("ZerosLike", "OnesLike"):
+        dtype = config.get("dtype") or np.asarray(x).dtype
+        return (np.zeros_like if kind == "ZerosLike" else np.ones_like)(x, dtype=dtype)
+    raise UnsupportedModelError(f"the reference has no operation {kind}")
+
+
+def ref_operation(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    """A Keras 3 operation: no mask travels on its output."""
+    return [Value(run_operation(layer.class_name, layer.config, call, inputs))]
+
+
 @reference("TFOpLambda")
 def ref_tf_op(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
-    if layer.config.get("function") != "math.not_equal":
-        raise UnsupportedModelError(f"the reference has no tf op {layer.config.get('function')}")
-    return ref_not_equal(ctx, layer, inputs, call)
+    function = layer.config.get("function")
+    if function not in TF_FUNCTION_OPS:
+        raise UnsupportedModelError(f"the reference has no tf op {function}")
+    kind, arguments = TF_FUNCTION_OPS[function]
+    config = {key: call.kwargs.get(keyword) for key, keyword in arguments.items()}
+    if kind == "NotEqual":
+        return ref_not_equal(ctx, layer, inputs, call)
+    other = call.kwargs.get("y")  # math.add(x, y): a tensor is among the inputs already
+    constant = {} if other is None or isinstance(other, TensorRef) else {"y": other}
+    return [Value(run_operation(kind, config, Call(call.inputs, constant), inputs))]
 
 
 @reference("Any")
@@ -563,6 +677,8 @@ def run_reference_graph(ctx: RefContext, model: KerasModel, inputs: list[Value])
     for layer, index in call_order(model):
         call = layer.calls[index]
         fn = REFERENCES.get(layer.class_name)
+        if layer.op_layer and layer.class_name in (*OP_BINARY, *OP_UNARY, *OP_REDUCE, *OPS_ELSE):
+            fn = ref_operation
         if fn is None:
             raise UnsupportedModelError(f"the reference has no layer class {layer.class_name}")
         args = [values[ref] for ref in call_inputs(call)]

@@ -158,6 +158,9 @@ COMMAND_CASES = [
     ("rnn_cell_gru", "keras3", ".keras"),
     ("windows_backslash_paths", "tfkeras", ".keras"),
     ("mixed_float16", "keras3", ".keras"),
+    ("ops_two_masked_inputs", "keras3", ".keras"),
+    ("ops_keras_ops", "keras3", ".h5"),
+    ("ops_tf_functions", "tfkeras", ".keras"),
 ]
 
 
@@ -172,3 +175,23 @@ def test_every_command_works(tmp_path, name, generation, suffix):
     for command in (["inspect", path], ["explain", path], ["verify", path, out]):
         result = runner.invoke(app, command)
         assert result.exit_code == 0, (command, result.output)
+
+
+def test_operations_own_no_weight_container():
+    """Keras 3 saves containers for Functional.layers only: the traced Concatenate
+    operation must not take the real Concatenate layer's container."""
+    model = load(fixture("ops_two_masked_inputs", "keras3", ".keras"))
+    operations = {layer.name for layer in model.layers if layer.op_layer}
+    assert operations == {
+        "not_equal",
+        "not_equal_1",
+        "expand_dims",
+        "expand_dims_1",
+        "zeros_like",
+        "zeros_like_1",
+        "logical_or",
+        "logical_or_1",
+        "concatenate_1",
+        "any",
+    }
+    assert not model.layer("concatenate").op_layer

@@ -1459,6 +1459,90 @@ def rewrite_windows_paths(path: Path) -> None:
             archive.writestr(name, data)
 
 
+def register_operations() -> None:
+    """Keras 3 operations in Functional graphs and tf.keras TFOpLambda functions."""
+    steps = 7
+
+    def two_masked_inputs(c):
+        L = c.L
+        a_in = c.Input((steps,), dtype="int32", name="tokens_a")
+        b_in = c.Input((steps,), dtype="int32", name="tokens_b")
+        a = L.Embedding(20, 3, mask_zero=True)(a_in)
+        b = L.Embedding(20, 4, mask_zero=True)(b_in)
+        seq = L.LSTM(5, return_sequences=True)(L.Concatenate()([a, b]))
+        return c.K.Model([a_in, b_in], L.Dense(2)(seq))
+
+    def other_padding(rng: np.random.Generator) -> list[np.ndarray]:
+        toks = padded_tokens(rng, 20, steps)
+        return [np.roll(toks, 2, axis=1).astype("int32")]
+
+    add(
+        Fixture(
+            "ops_two_masked_inputs",
+            "operations",
+            "functional",
+            two_masked_inputs,
+            concat_inputs(tokens(4, steps, 20), other_padding),
+            {"pattern": "two mask_zero Embeddings concatenated before an LSTM"},
+            notes=(
+                "keras3 traces the merged mask into NotEqual, ExpandDims, ZerosLike, "
+                "LogicalOr, Concatenate and Any operations (Keras 3 merges with OR); "
+                "tfkeras merges the masks inside Concatenate (AND)."
+            ),
+        )
+    )
+
+    def keras_ops(c):
+        ops, L = c.K.ops, c.L
+        x_in = c.Input((steps, F))
+        seq = L.LSTM(5, return_sequences=True)(ops.multiply(x_in, 0.5))
+        mean = ops.mean(seq, axis=1)
+        peak = ops.squeeze(ops.max(seq, axis=1, keepdims=True), axis=1)
+        last = ops.sum(ops.transpose(seq, (0, 2, 1)), axis=2)
+        joined = ops.concatenate([mean, peak, ops.subtract(1.0, last)], axis=-1)
+        scaled = ops.expand_dims(ops.tanh(joined), 1)
+        out = L.GRU(3)(ops.add(scaled, ops.zeros_like(scaled)))
+        return c.K.Model(x_in, out)
+
+    add(
+        Fixture(
+            "ops_keras_ops",
+            "operations",
+            "functional",
+            keras_ops,
+            floats(B, steps, F),
+            {"ops": ["multiply", "mean", "max", "squeeze", "transpose", "sum", "concatenate"]},
+            generations=("keras3",),
+        )
+    )
+
+    def tf_functions(c):
+        import tensorflow as tf
+
+        L = c.L
+        x_in = c.Input((steps, F))
+        time_major = tf.compat.v1.transpose(x_in, [1, 0, 2])
+        seq_tm = L.LSTM(5, return_sequences=True, time_major=True)(time_major)
+        seq = tf.transpose(seq_tm, perm=[1, 0, 2])
+        mean = tf.math.reduce_mean(seq, axis=1)
+        peak = tf.squeeze(tf.math.reduce_max(seq, axis=1, keepdims=True), axis=1)
+        joined = tf.concat([mean, tf.math.multiply(peak, 0.5), tf.math.add(mean, 1.0)], axis=-1)
+        out = L.GRU(3)(tf.expand_dims(tf.math.tanh(joined), 1))
+        return c.K.Model(x_in, out)
+
+    add(
+        Fixture(
+            "ops_tf_functions",
+            "operations",
+            "functional",
+            tf_functions,
+            floats(B, steps, F),
+            {"tf ops": ["compat.v1.transpose", "transpose", "reduce_mean", "concat", "..."]},
+            generations=("tfkeras",),
+        )
+    )
+
+
 # --------------------------------------------------------------------------
 # Phase 2: CuDNN (tf-keras only)
 # --------------------------------------------------------------------------
@@ -2134,6 +2218,7 @@ def register_all() -> None:
     register_explicit_mask_inputs()
     register_rnn_cells()
     register_windows_and_precision()
+    register_operations()
 
 
 def selected(name: str, only: list[str] | None) -> bool:

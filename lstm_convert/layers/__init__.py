@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     core,
     cudnn,
     gru,
+    keras_ops,
     lstm,
     masking,
     merge,

@@ -91,11 +91,17 @@ TF_OPS = {"math.not_equal": not_equal}
 def convert_tf_op(
     ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
 ) -> list[Tensor]:
+    from .keras_ops import TF_FUNCTIONS, tf_function
+
     function = layer.config.get("function")
     fn = TF_OPS.get(function) if isinstance(function, str) else None
-    if fn is None:
+    if fn is not None:
+        return fn(ctx, layer, inputs, call)
+    converted = tf_function(ctx, layer, inputs, call)
+    if converted is None:
+        known = ", ".join(sorted([*TF_OPS, *TF_FUNCTIONS]))
         raise UnsupportedModelError(
             f"layer {layer.name!r} (TFOpLambda {function!r}) blocks the conversion: only "
-            f"{', '.join(sorted(TF_OPS))} are supported as tf ops"
+            f"{known} are supported as tf ops"
         )
-    return fn(ctx, layer, inputs, call)
+    return converted

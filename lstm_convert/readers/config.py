@@ -95,9 +95,27 @@ def _make_layer(entry: dict[str, Any], source: SourceInfo) -> Layer:
         raise InputFileError("a layer entry in the model config has no class_name")
     name = _entry_name(entry)
     layer = Layer(name=name, class_name=class_name, config=entry["config"])
+    layer.op_layer = source.keras_major >= 3 and _is_operation(entry)
     if class_name in MODEL_CLASSES:
         layer.submodel = _parse_model(entry, source)
     return layer
+
+
+OPERATION_MODULES = ("keras.src.ops.", "keras.ops.")
+# Every Keras layer's config carries "trainable"; a traced operation's never does.
+LAYER_ONLY_KEY = "trainable"
+
+
+def _is_operation(entry: dict[str, Any]) -> bool:
+    """A Keras 3 operation in a Functional config: its module says so in ``.keras``
+    configs; legacy ``.h5`` configs write no module, and an operation's config then lacks
+    the keys every layer has."""
+    module = entry.get("module")
+    if isinstance(module, str):
+        return module.startswith(OPERATION_MODULES)
+    if entry.get("class_name") in ("InputLayer", *MODEL_CLASSES):
+        return False
+    return LAYER_ONLY_KEY not in entry["config"]
 
 
 def _parse_sequential(config: Any, source: SourceInfo) -> KerasModel:
@@ -199,6 +217,8 @@ def _parse_calls(entry: dict[str, Any]) -> list[Call]:
             constants = [a for a in args if not _keras3_refs(a)] if isinstance(args, list) else []
             if constants:  # e.g. the 0 of keras.ops.not_equal(tokens, 0)
                 kwargs["args"] = constants
+                # keras.ops calls: tensors and constants in their positional order
+                kwargs["operands"] = [_keras3_kwarg(a) for a in args]
             calls.append(Call(inputs=inputs, kwargs=kwargs))
         elif isinstance(node, list):  # Keras 1/2: [[name, node, tensor, {kwargs}], ...]
             if node and isinstance(node[0], str):  # tf.keras op layers write one flat ref

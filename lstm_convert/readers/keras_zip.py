@@ -180,6 +180,8 @@ def read_model_weights(layers_group: Any, model: KerasModel, budget: WeightBudge
     for layer in model.layers:
         if layer.class_name == "InputLayer" and model.class_name == "Sequential":
             continue  # Sequential.layers omits its InputLayer, so it gets no container
+        if layer.op_layer:
+            continue  # Functional.layers lists layers only: operations get no container
         key = container_key(used, layer.class_name)
         group = layers_group.get(key) if key in layers_group else None
         if group is None:
