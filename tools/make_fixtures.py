@@ -1358,9 +1358,7 @@ def register_rnn_cells() -> None:
         L = c.L
         x_in = c.Input((steps, F))
         _, *states = L.RNN([L.LSTMCell(5), L.GRUCell(4)], return_state=True)(x_in)
-        y = L.RNN([L.LSTMCell(5), L.GRUCell(4)], return_sequences=True)(
-            x_in, initial_state=states
-        )
+        y = L.RNN([L.LSTMCell(5), L.GRUCell(4)], return_sequences=True)(x_in, initial_state=states)
         _, h, cc = L.RNN(L.LSTMCell(5), return_state=True, name="rnn_states")(x_in)
         z = L.Bidirectional(L.LSTM(5))(x_in, initial_state=[h, cc, h, cc])
         return c.K.Model(x_in, [L.Dense(2)(y), z])
