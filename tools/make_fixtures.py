@@ -1524,7 +1524,8 @@ def register_operations() -> None:
         seq = tf.transpose(seq_tm, perm=[1, 0, 2])
         mean = tf.math.reduce_mean(seq, axis=1)
         peak = tf.squeeze(tf.math.reduce_max(seq, axis=1, keepdims=True), axis=1)
-        joined = tf.concat([mean, tf.math.multiply(peak, 0.5), tf.math.add(mean, 1.0)], axis=-1)
+        both = tf.math.add(mean, peak)  # two tensors: y arrives as a keyword reference
+        joined = tf.concat([both, tf.math.multiply(peak, 0.5), tf.math.add(mean, 1.0)], axis=-1)
         out = L.GRU(3)(tf.expand_dims(tf.math.tanh(joined), 1))
         return c.K.Model(x_in, out)
 
