@@ -525,10 +525,20 @@ TF_FUNCTION_OPS = {
     "math.sigmoid": ("Sigmoid", {}),
     "nn.relu": ("Relu", {}),
     "math.exp": ("Exp", {}),
+    "reshape": ("Reshape", {"newshape": "shape"}),
 }
 
 
-OPS_ELSE = ("ExpandDims", "Squeeze", "Transpose", "Concatenate", "ZerosLike", "OnesLike")
+OPS_ELSE = (
+    "ExpandDims",
+    "Squeeze",
+    "Transpose",
+    "Concatenate",
+    "ZerosLike",
+    "OnesLike",
+    "GetItem",
+    "Reshape",
+)
 
 
 def _operands(call: Call, inputs: list[Value], fallback: Any) -> list[Any]:
@@ -559,10 +569,32 @@ def run_operation(kind: str, config: dict[str, Any], call: Call, inputs: list[Va
         return np.transpose(x, config.get("axes"))
     if kind == "Concatenate":
         return np.concatenate([v.data for v in inputs], axis=axis or 0)
+    if kind == "GetItem":
+        return x[numpy_index(call.kwargs["operands"][1])]
+    if kind == "Reshape":
+        return np.reshape(x, config["newshape"])
     if kind in ("ZerosLike", "OnesLike"):
         dtype = config.get("dtype") or np.asarray(x).dtype
         return (np.zeros_like if kind == "ZerosLike" else np.ones_like)(x, dtype=dtype)
     raise UnsupportedModelError(f"the reference has no operation {kind}")
+
+
+def numpy_index(key: Any) -> tuple:
+    """A Keras indexing key (ints, and slices as dicts) as a NumPy index."""
+    items = key if isinstance(key, list) else [key]
+    index: list[Any] = []
+    for item in items:
+        if isinstance(item, dict):
+            parts = item["config"] if item.get("class_name") == "__slice__" else item
+            index.append(slice(parts.get("start"), parts.get("stop"), parts.get("step")))
+        else:
+            index.append(int(item))
+    return tuple(index)
+
+
+@reference("SlicingOpLambda")
+def ref_slicing(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
+    return [Value(inputs[0].data[numpy_index(call.kwargs["slice_spec"])])]
 
 
 def ref_operation(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:

@@ -107,5 +107,6 @@ WEIGHTLESS_CLASSES = frozenset(
         "NotEqual",
         "Any",
         "TFOpLambda",
+        "SlicingOpLambda",
     }
 )

@@ -1500,7 +1500,8 @@ def register_operations() -> None:
         joined = ops.concatenate([mean, peak, ops.subtract(1.0, last)], axis=-1)
         scaled = ops.expand_dims(ops.tanh(joined), 1)
         out = L.GRU(3)(ops.add(scaled, ops.zeros_like(scaled)))
-        return c.K.Model(x_in, out)
+        window = ops.reshape(seq[:, 1:4], (-1, 15))  # GetItem and Reshape operations
+        return c.K.Model(x_in, [out, L.Dense(2)(ops.concatenate([window, seq[:, -1]], axis=1))])
 
     add(
         Fixture(
@@ -1527,7 +1528,8 @@ def register_operations() -> None:
         both = tf.math.add(mean, peak)  # two tensors: y arrives as a keyword reference
         joined = tf.concat([both, tf.math.multiply(peak, 0.5), tf.math.add(mean, 1.0)], axis=-1)
         out = L.GRU(3)(tf.expand_dims(tf.math.tanh(joined), 1))
-        return c.K.Model(x_in, out)
+        window = tf.reshape(seq[:, 1:4], (-1, 15))  # SlicingOpLambda, reshape
+        return c.K.Model(x_in, [out, L.Dense(2)(tf.concat([window, seq[:, -1]], axis=1))])
 
     add(
         Fixture(

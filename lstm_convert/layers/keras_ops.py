@@ -19,7 +19,7 @@ from ..export.builder import ONNX_DTYPES, Dim, Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer, TensorRef
 from .ops import reduce
-from .registry import op_converter
+from .registry import converter, op_converter
 
 BINARY = {
     "Add": "Add",
@@ -204,6 +204,80 @@ def filled_like(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Ca
     return [Tensor(value, x.shape, dtype)]
 
 
+INT64_MAX = 2**63 - 1
+
+
+def slice_parts(layer: Layer, item: Any) -> tuple[int, int, int] | int:
+    """One axis of an indexing key: an int, or (start, stop, step) of a slice. Keras 3
+    writes slices as ``{"class_name": "__slice__", "config": {...}}``, tf.keras as the
+    bare ``{"start", "stop", "step"}``."""
+    if isinstance(item, int) and not isinstance(item, bool):
+        return item
+    if isinstance(item, dict):
+        parts = item.get("config", item) if item.get("class_name") == "__slice__" else item
+        start, stop, step = (parts.get(k) for k in ("start", "stop", "step"))
+        values = [v for v in (start, stop, step) if v is not None]
+        integers = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        if integers and (step is None or step > 0):
+            first = 0 if start is None else start
+            return first, INT64_MAX if stop is None else stop, step or 1
+    raise UnsupportedModelError(
+        f"layer {layer.name!r}: indexing with {item!r:.60} (ints and forward slices only)"
+    )
+
+
+def get_item(layer: Layer, x: Tensor, key: Any, ctx: ExportContext) -> Tensor:
+    """``x[key]`` as one Slice and a Squeeze for the integer axes."""
+    items = key if isinstance(key, list) else [key]
+    if len(items) > x.rank:
+        raise UnsupportedModelError(f"layer {layer.name!r}: too many indices")
+    starts, ends, axes, steps, dropped = [], [], [], [], []
+    shape = list(x.shape)
+    for axis, item in enumerate(items):
+        part = slice_parts(layer, item)
+        if isinstance(part, int):
+            part, dropped = (part, part + 1 if part != -1 else INT64_MAX, 1), [*dropped, axis]
+        starts.append(part[0])
+        ends.append(part[1])
+        steps.append(part[2])
+        axes.append(axis)
+        dim = shape[axis]
+        if isinstance(dim, int):
+            shape[axis] = len(range(*slice(*part).indices(dim)))
+        elif part != (0, INT64_MAX, 1):
+            shape[axis] = None
+    b = ctx.builder
+    inputs = [x.name, b.const_i64(starts), b.const_i64(ends), b.const_i64(axes), b.const_i64(steps)]
+    value = b.op("Slice", inputs, layer.name)
+    if dropped:
+        value = b.op("Squeeze", [value, b.const_i64(dropped)], layer.name)
+    kept = tuple(d for i, d in enumerate(shape) if i not in dropped)
+    return Tensor(value, kept, x.dtype)
+
+
+def getitem_operation(
+    ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
+) -> list[Tensor]:
+    operands = call.kwargs.get("operands")
+    if not isinstance(operands, list) or len(operands) != 2:
+        raise UnsupportedModelError(f"layer {layer.name!r}: GetItem without an index")
+    return [get_item(layer, inputs[0], operands[1], ctx)]
+
+
+def reshape_operation(
+    ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
+) -> list[Tensor]:
+    """``keras.ops.reshape(x, newshape)``: the new shape includes the batch axis."""
+    x = inputs[0]
+    shape = layer.config.get("newshape")
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and (d > 0 or d == -1) for d in shape
+    ):
+        raise UnsupportedModelError(f"layer {layer.name!r}: reshape to {shape!r:.60}")
+    value = ctx.builder.op("Reshape", [x.name, ctx.builder.const_i64(shape)], layer.name)
+    return [Tensor(value, tuple(None if d == -1 else d for d in shape), x.dtype)]
+
+
 OperationConverter = Callable[[ExportContext, Layer, list[Tensor], Call], list[Tensor]]
 OPERATIONS: dict[str, OperationConverter] = {
     **dict.fromkeys(BINARY, binary),
@@ -216,6 +290,8 @@ OPERATIONS: dict[str, OperationConverter] = {
     "Concatenate": concatenate,
     "ZerosLike": filled_like,
     "OnesLike": filled_like,
+    "GetItem": getitem_operation,
+    "Reshape": reshape_operation,
 }
 for _class_name, _fn in OPERATIONS.items():
     op_converter(_class_name)(_fn)
@@ -247,6 +323,7 @@ TF_FUNCTIONS: dict[str, tuple[str, dict[str, str]]] = {
     "math.sigmoid": ("Sigmoid", {}),
     "nn.relu": ("Relu", {}),
     "math.exp": ("Exp", {}),
+    "reshape": ("Reshape", {"newshape": "shape"}),
 }
 
 
@@ -267,3 +344,15 @@ def tf_function(
         call = Call(call.inputs, {"operands": operands})
     operation = Layer(layer.name, kind, config, op_layer=True)
     return OPERATIONS[kind](ctx, operation, inputs, call)
+
+
+@converter("SlicingOpLambda")
+def convert_slicing(
+    ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
+) -> list[Tensor]:
+    """tf.keras ``x[...]``: function ``__operators__.getitem`` with a ``slice_spec``."""
+    if layer.config.get("function") != "__operators__.getitem":
+        raise UnsupportedModelError(
+            f"layer {layer.name!r}: SlicingOpLambda {layer.config.get('function')!r:.60}"
+        )
+    return [get_item(layer, inputs[0], call.kwargs.get("slice_spec"), ctx)]
