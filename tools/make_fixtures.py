@@ -1347,6 +1347,20 @@ def register_rnn_cells() -> None:
         apis=("functional",),
     )
     add_chain(
+        "rnn_stacked_cells_masked_backwards",
+        "rnn_cell",
+        lambda L: [
+            L.Embedding(20, 5, mask_zero=True),
+            L.RNN([L.GRUCell(4), L.LSTMCell(3)], go_backwards=True, return_sequences=True),
+            L.Dense(2),
+        ],
+        {"layer": "RNN(StackedRNNCells), go_backwards", "mask": "Embedding(mask_zero=True)"},
+        shape=(steps,),
+        dtype="int32",
+        inputs=tokens(4, steps, 20),
+        apis=("functional",),
+    )
+    add_chain(
         "rnn_stacked_cells_backwards",
         "rnn_cell",
         lambda L: [L.RNN([L.LSTMCell(4), L.LSTMCell(3)], go_backwards=True, return_sequences=True)],

@@ -16,6 +16,7 @@ from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
 from ..weightspec import rnn_cells, weight_names
+from .mask_pack import reverse_steps
 from .recurrent import convert_recurrent
 from .registry import converter
 
@@ -68,17 +69,17 @@ def convert_rnn(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Ca
         raise UnsupportedModelError(
             f"layer {layer.name!r} takes {wanted} initial states, the model passes {len(given)}"
         )
-    if len(cells) > 1 and layer.config.get("go_backwards") and x.mask is not None:
-        raise UnsupportedModelError(
-            f"layer {layer.name!r}: a masked StackedRNNCells running backwards is not supported"
-        )
     states: list[Tensor] = []
     sequence = x
-    for cell in cells:
+    for index, cell in enumerate(cells):
         n = state_count(cell)
         cell_states, given = given[:n], given[n:]
         sequence, *finals = convert_recurrent(ctx, cell, [sequence, *cell_states], call)
         states += finals
+        if index == 0 and cell.config.get("go_backwards") and x.mask is not None and len(cells) > 1:
+            # The first cell returns its steps in processing order: so must their mask.
+            reversed_mask = reverse_steps(ctx, x.mask, f"{layer.name}_mask_reversed")
+            sequence = replace(sequence, mask=reversed_mask)
     if len(cells) > 1 and x.mask is not None and layer.config.get("return_sequences"):
         sequence = replace(sequence, mask=x.mask)
     return [sequence, *states] if layer.config.get("return_state") else [sequence]
