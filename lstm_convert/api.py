@@ -309,6 +309,19 @@ SHOWN_OPTIONS = (
     "time_major",
     "dropout",
     "recurrent_dropout",
+    # Layers around recurrent ones
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "dilation_rate",
+    "groups",
+    "pool_size",
+    "epsilon",
+    "num_heads",
+    "key_dim",
+    "score_mode",
+    "use_scale",
 )
 
 

@@ -108,6 +108,11 @@ def call_order(model: KerasModel) -> list[tuple[Layer, int]]:
     return order
 
 
+# tf.keras records MultiHeadAttention's ``value`` and ``key`` as keyword arguments
+# (Keras 3 as positional ones): both become inputs after the positional ones.
+KEYWORD_INPUTS = ("value", "key")
+
+
 def call_inputs(call: Call) -> list[TensorRef]:
     """The tensors a layer receives as its inputs, in Keras's order.
 
@@ -118,6 +123,10 @@ def call_inputs(call: Call) -> list[TensorRef]:
     other = call.kwargs.get("y")  # tf.keras TFOpLambda: the second tensor of math.add(x, y)
     if isinstance(other, TensorRef):
         refs.append(other)
+    for key in KEYWORD_INPUTS:  # tf.keras: MultiHeadAttention's value and key
+        ref = call.kwargs.get(key)
+        if isinstance(ref, TensorRef):
+            refs.append(ref)
     states = call.kwargs.get("initial_state")
     if isinstance(states, TensorRef):
         refs.append(states)

@@ -731,3 +731,7 @@ def run_reference(
     ctx = RefContext(model.source.keras_major, dict(initial_states or {}))
     outputs = run_reference_graph(ctx, model, [Value(np.asarray(x)) for x in inputs])
     return [np.asarray(v.data, np.float64) for v in outputs], ctx.final_states
+
+
+# The layers around recurrent ones register themselves on import.
+from . import reference_layers  # noqa: E402, F401

@@ -18,6 +18,7 @@ IDENTITY_AT_INFERENCE = (
     "AlphaDropout",
     "ActivityRegularization",
 )
+CONV_CLASSES = ("Conv1D", "Conv2D")
 RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
@@ -62,6 +63,29 @@ def weight_names(class_name: str, config: dict[str, Any]) -> list[str] | None:
         return ["kernel", "bias"] if config.get("use_bias", True) else ["kernel"]
     if class_name == "Embedding":
         return ["embeddings"]
+    if class_name in ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"):
+        names = ["kernel", "recurrent_kernel"]
+        return names + ["bias"] if config.get("use_bias", True) else names
+    if class_name in CONV_CLASSES:
+        return ["kernel", "bias"] if config.get("use_bias", True) else ["kernel"]
+    if class_name == "BatchNormalization":
+        names = ["gamma"] if config.get("scale", True) else []
+        names += ["beta"] if config.get("center", True) else []
+        return names + ["moving_mean", "moving_variance"]
+    if class_name == "LayerNormalization":
+        names = ["gamma"] if config.get("scale", True) else []
+        return names + (["beta"] if config.get("center", True) else [])
+    if class_name == "PReLU":
+        return ["alpha"]
+    if class_name == "Attention":
+        names = ["scale"] if config.get("use_scale") else []
+        return names + (["concat_score_weight"] if config.get("score_mode") == "concat" else [])
+    if class_name == "MultiHeadAttention":
+        parts = ("query", "key", "value", "output")
+        kinds = ("kernel", "bias") if config.get("use_bias", True) else ("kernel",)
+        return [f"{part}_{kind}" for part in parts for kind in kinds]
+    if class_name == "AdditiveAttention":
+        return ["scale"] if config.get("use_scale", True) else []
     if class_name == "Bidirectional":
         forward, backward = inner_layer_configs(config)
         fwd = weight_names(forward["class_name"], forward["config"])
@@ -108,5 +132,23 @@ WEIGHTLESS_CLASSES = frozenset(
         "Any",
         "TFOpLambda",
         "SlicingOpLambda",
+        # Layers around recurrent ones (layers/conv.py, pooling.py, shaping.py, ...).
+        "MaxPooling1D",
+        "AveragePooling1D",
+        "MaxPooling2D",
+        "AveragePooling2D",
+        "MaxPooling3D",
+        "AveragePooling3D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling2D",
+        "ZeroPadding1D",
+        "Cropping1D",
+        "UpSampling1D",
+        "ReLU",
+        "LeakyReLU",
+        "ELU",
+        "Softmax",
+        "Dot",
+        "ConvertToTensor",
     }
 )

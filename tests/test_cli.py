@@ -193,12 +193,12 @@ def test_unknown_layer_names_the_layer_and_lists_supported_classes(runner, tmp_p
     bad = tmp_path / "conv.h5"
 
     def to_conv(config):
-        config["config"]["layers"][-1]["class_name"] = "Conv1D"
+        config["config"]["layers"][-1]["class_name"] = "Conv3D"
 
     _rewrite_config(SAMPLES / "bigru_stack.h5", bad, to_conv)
     result = runner.invoke(app, ["convert", str(bad), "-o", str(tmp_path / "x.onnx")])
     assert result.exit_code == 2
-    assert "(Conv1D)" in result.stderr and "supported classes" in result.stderr
+    assert "(Conv3D)" in result.stderr and "supported classes" in result.stderr
     assert "LSTM" in result.stderr
 
 

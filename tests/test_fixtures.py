@@ -22,17 +22,22 @@ def expected_fused_nodes(model) -> int:
     """One node per recurrent layer. The one exception: a Bidirectional whose explicit
     backward layer has other units cannot share ONNX's single hidden_size, so each
     direction gets its own fused node."""
-    count = 0
-    for layer in model.iter_layers():
-        if layer.class_name in RECURRENT_CLASSES:
-            count += 1
-        elif layer.class_name == "RNN":  # keras.layers.RNN(cell): one node per cell
-            count += len(rnn_cells(layer.config))
-        elif layer.class_name == "Bidirectional":
-            forward, backward = inner_layer_configs(layer.config)
-            same = forward["config"].get("units") == backward["config"].get("units")
-            count += 1 if same else 2
-    return count
+    return sum(fused_nodes_of(layer.class_name, layer.config) for layer in model.iter_layers())
+
+
+def fused_nodes_of(class_name: str, config: dict) -> int:
+    if class_name in RECURRENT_CLASSES:
+        return 1
+    if class_name == "RNN":  # keras.layers.RNN(cell): one node per cell
+        return len(rnn_cells(config))
+    if class_name == "Bidirectional":
+        forward, backward = inner_layer_configs(config)
+        same = forward["config"].get("units") == backward["config"].get("units")
+        return 1 if same else 2
+    if class_name == "TimeDistributed":  # time folded into batch: still one node
+        inner = config["layer"]
+        return fused_nodes_of(inner["class_name"], inner["config"])
+    return 0
 
 
 def load_entry(entry, path):

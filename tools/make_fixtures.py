@@ -47,8 +47,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLES = ROOT / "samples"
 MANIFEST = FIXTURES / "manifest.json"
-GENERATIONS = ("tfkeras", "keras3", "keras1")
-FORMATS = {"keras3": ("keras", "h5"), "tfkeras": ("h5", "keras"), "keras1": ("h5",)}
+GENERATIONS = ("tfkeras", "keras3", "keras1", "keras2old")
+FORMATS = {
+    "keras3": ("keras", "h5"),
+    "tfkeras": ("h5", "keras"),
+    "keras1": ("h5",),
+    "keras2old": ("h5",),
+}
 
 B, T, F = 3, 6, 4  # default batch, time steps, features
 WEIGHT_SCALE = 0.5
@@ -1979,6 +1984,179 @@ def make_keras1(ctx: Ctx, spec: dict) -> dict:
     }
 
 
+# --------------------------------------------------------------------------
+# Keras 2.0-2.3 (standalone Keras) files, written with h5py: no such Keras installs
+# --------------------------------------------------------------------------
+
+# The config keys standalone Keras 2.0-2.3 wrote per class (besides name and trainable).
+K2_KEYS = {
+    "Conv1D": "filters kernel_size strides padding data_format dilation_rate activation "
+    "use_bias kernel_initializer bias_initializer kernel_regularizer bias_regularizer "
+    "activity_regularizer kernel_constraint bias_constraint",
+    "MaxPooling1D": "pool_size padding strides data_format",
+    "BatchNormalization": "axis momentum epsilon center scale beta_initializer gamma_initializer "
+    "moving_mean_initializer moving_variance_initializer beta_regularizer gamma_regularizer "
+    "beta_constraint gamma_constraint",
+    "LSTM": "return_sequences return_state go_backwards stateful unroll units activation "
+    "recurrent_activation use_bias kernel_initializer recurrent_initializer bias_initializer "
+    "unit_forget_bias kernel_regularizer recurrent_regularizer bias_regularizer "
+    "activity_regularizer kernel_constraint recurrent_constraint bias_constraint dropout "
+    "recurrent_dropout implementation",
+    "Dense": "units activation use_bias kernel_initializer bias_initializer kernel_regularizer "
+    "bias_regularizer activity_regularizer kernel_constraint bias_constraint",
+}
+K2_INITIALIZERS = {
+    "GlorotUniform": {
+        "class_name": "VarianceScaling",
+        "config": {"scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": None},
+    },
+    "Orthogonal": {"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": None}},
+    "Zeros": {"class_name": "Zeros", "config": {}},
+    "Ones": {"class_name": "Ones", "config": {}},
+}
+
+KERAS2_OLD = [
+    dict(name="cnn_lstm_k208", keras_version="2.0.8", api="sequential_list"),
+    dict(name="cnn_lstm_k224", keras_version="2.2.4", api="sequential"),
+    dict(name="cnn_lstm_k231", keras_version="2.3.1", api="functional"),
+]
+
+
+def k2_cnn_lstm(L):
+    """The CNN-LSTM forecaster with Keras 2's names and defaults (hard_sigmoid gates)."""
+    return [
+        L.Conv1D(8, 3, padding="causal", activation="relu", name="conv1d_1"),
+        L.MaxPooling1D(2, name="max_pooling1d_1"),
+        L.BatchNormalization(name="batch_normalization_1"),
+        L.LSTM(6, recurrent_activation="hard_sigmoid", name="lstm_1"),
+        L.Dense(1, name="dense_1"),
+    ]
+
+
+def k2_layer_entry(layer, first_shape=None) -> dict:
+    """A layer's config as standalone Keras 2.x wrote it."""
+    cls = layer.__class__.__name__
+    full = layer.get_config()
+    cfg: dict[str, Any] = {"name": layer.name, "trainable": True}
+    if first_shape is not None:
+        cfg["batch_input_shape"] = [None, *first_shape]
+        cfg["dtype"] = "float32"
+    for key in K2_KEYS[cls].split():
+        value = full.get(key)
+        if key.endswith("_initializer") and isinstance(value, dict):
+            value = K2_INITIALIZERS[value["class_name"]]
+        if isinstance(value, tuple):
+            value = list(value)
+        cfg[key] = value
+    return {"class_name": cls, "config": cfg}
+
+
+def k2_model_config(entries: list[dict], api: str, shape) -> tuple[dict, list[str]]:
+    """The model_config of a Keras 2.x file, and its ``layer_names`` (weight groups)."""
+    names = [entry["config"]["name"] for entry in entries]
+    if api == "sequential_list":  # Keras 2.0/2.1
+        return {"class_name": "Sequential", "config": entries}, names
+    if api == "sequential":  # Keras 2.2/2.3
+        config = {"name": "sequential_1", "layers": entries}
+        return {"class_name": "Sequential", "config": config}, names
+    in_cfg = {"batch_input_shape": [None, *shape], "dtype": "float32", "sparse": False}
+    flayers = [
+        {
+            "name": "input_1",
+            "class_name": "InputLayer",
+            "config": {**in_cfg, "name": "input_1"},
+            "inbound_nodes": [],
+        }
+    ]
+    prev = "input_1"
+    for entry, lname in zip(entries, names, strict=True):
+        flayers.append({**entry, "name": lname, "inbound_nodes": [[[prev, 0, 0, {}]]]})
+        prev = lname
+    config = {
+        "name": "model_1",
+        "layers": flayers,
+        "input_layers": [["input_1", 0, 0]],
+        "output_layers": [[prev, 0, 0]],
+    }
+    return {"class_name": "Model", "config": config}, ["input_1", *names]
+
+
+def k2_write_h5(path: Path, version: str, model_config: dict, names: list[str], layers) -> None:
+    """A full-model .h5 as standalone Keras 2.x wrote it (h5py 2: fixed-length bytes)."""
+    import h5py
+
+    by_name = {lyr.name: lyr for lyr in layers}
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = fixed_bytes(version)
+        f.attrs["backend"] = fixed_bytes("tensorflow")
+        f.attrs["model_config"] = fixed_bytes(json.dumps(model_config))
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = fixed_bytes(names)
+        mw.attrs["backend"] = fixed_bytes("tensorflow")
+        mw.attrs["keras_version"] = fixed_bytes(version)
+        for gname in names:
+            g = mw.create_group(gname)
+            layer = by_name.get(gname)
+            arrays = []
+            if layer is not None:
+                # Keras 2.x: "<layer>/<weight>:0", no cell level.
+                arrays = [
+                    (f"{gname}/{w.name.split('/')[-1]}", v)
+                    for w, v in zip(layer.weights, layer.get_weights(), strict=True)
+                ]
+            g.attrs["weight_names"] = fixed_bytes([n for n, _ in arrays])
+            for n, a in arrays:
+                g.create_dataset(n, data=a.astype("float32"))
+
+
+def make_keras2_old(ctx: Ctx, spec: dict) -> dict:
+    K, L = ctx.K, ctx.L
+    name, version, api = spec["name"], spec["keras_version"], spec["api"]
+    rng = rng_for("keras2old/" + name)
+    shape = (12, 3)
+
+    def build():
+        K.backend.clear_session()
+        return ctx.chain("sequential", shape, k2_cnn_lstm(L))
+
+    model = build()
+    randomize(model, rng)
+    layers = [lyr for lyr in model.layers if lyr.__class__.__name__ != "InputLayer"]
+    entries = [
+        k2_layer_entry(lyr, shape if i == 0 and api != "functional" else None)
+        for i, lyr in enumerate(layers)
+    ]
+    model_config, names = k2_model_config(entries, api, shape)
+    path = FIXTURES / "keras2old" / f"{name}.h5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    k2_write_h5(path, version, model_config, names, layers)
+
+    expected = build()
+    expected.load_weights(str(path))  # tf-keras's own reading of a Keras 2.x file
+    for w_ref, w_got in zip(model.get_weights(), expected.get_weights(), strict=True):
+        np.testing.assert_array_equal(w_ref, w_got)
+    x = [rng.normal(0.0, 1.0, size=(B, *shape)).astype("float32")]
+    npz = path.with_suffix(".npz")
+    write_npz(npz, x, predict(expected, x))
+    return {
+        "name": name,
+        "generation": "keras2old",
+        "files": [rel(path)],
+        "expected": rel(npz),
+        "keras_version": version,
+        "family": "around",
+        "api": "functional" if api == "functional" else "sequential",
+        "options": {"layers": ["Conv1D", "MaxPooling1D", "BatchNormalization", "LSTM", "Dense"]},
+        "notes": (
+            f"Written with h5py in standalone Keras {version}'s layout (no such Keras installs): "
+            "layer configs trimmed to the keys Keras 2.x wrote, weights named "
+            "'<layer>/<weight>:0'. Expected outputs: tf-keras "
+            + ctx.version
+            + " model.load_weights() of this file into an equivalent model."
+        ),
+    }
+
+
 def spec_inputs(shape, dtype, rng) -> list[np.ndarray]:
     if dtype == "int32":
         return [padded_tokens(rng, 20, shape[0]).astype("int32")]
@@ -1991,9 +2169,12 @@ def spec_inputs(shape, dtype, rng) -> list[np.ndarray]:
 
 
 def randomize(model, rng: np.random.Generator, scale: float = WEIGHT_SCALE) -> None:
-    model.set_weights(
-        [rng.normal(0.0, scale, size=w.shape).astype(w.dtype) for w in model.get_weights()]
-    )
+    arrays = [rng.normal(0.0, scale, size=w.shape).astype(w.dtype) for w in model.get_weights()]
+    # BatchNormalization variances must stay positive: drawn from [0.3, 2.3), never 1.
+    for i, var in enumerate(model.weights):
+        if "moving_variance" in getattr(var, "path", var.name):
+            arrays[i] = (0.3 + 2.0 * rng.random(size=arrays[i].shape)).astype(arrays[i].dtype)
+    model.set_weights(arrays)
 
 
 def predict(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -2218,6 +2399,398 @@ def register_weights_only() -> None:
         )
 
 
+# --------------------------------------------------------------------------
+# Issue 11: layers around recurrent ones (conv front-ends, normalization, TimeDistributed)
+# --------------------------------------------------------------------------
+
+
+def register_around_conv() -> None:
+    """Conv1D front-ends (the CNN-LSTM forecaster), their masks, and run-time lengths."""
+    add_chain(
+        "around_cnn_lstm",
+        "around",
+        lambda L: [
+            L.Conv1D(8, 3, padding="causal", activation="relu"),
+            L.MaxPooling1D(2),
+            L.LSTM(6),
+            L.Dense(1),
+        ],
+        {"layers": ["Conv1D(causal)", "MaxPooling1D", "LSTM", "Dense"]},
+        shape=(12, 3),
+        inputs=floats(B, 12, 3),
+        notes="The CNN-LSTM forecaster pattern.",
+    )
+    add_chain(
+        "around_conv1d_options",
+        "around",
+        lambda L: [
+            L.Conv1D(6, 3, padding="same", strides=2, activation="tanh"),
+            L.Conv1D(6, 2, padding="valid", dilation_rate=2, groups=2, use_bias=False),
+            L.AveragePooling1D(2, padding="same"),
+            L.Conv1D(4, 3, padding="same", dilation_rate=2),
+            L.MaxPooling1D(3, strides=1, padding="same"),
+            L.AveragePooling1D(2, strides=1),
+            L.GRU(4, return_sequences=True),
+            L.Conv1D(3, 2, padding="valid"),
+        ],
+        {"layers": ["Conv1D(same/valid, strides, dilation, groups)", "Pooling1D", "GRU"]},
+        shape=(17, 4),
+        inputs=floats(B, 17, 4),
+    )
+    add_chain(
+        "around_masked_conv",
+        "around",
+        lambda L: [
+            L.Embedding(20, 5, mask_zero=True),
+            L.Conv1D(6, 3, padding="same", activation="relu"),
+            L.LSTM(4),
+        ],
+        {"layers": ["Embedding(mask_zero)", "Conv1D", "LSTM"]},
+        shape=(7,),
+        dtype="int32",
+        inputs=tokens(4, 7, 20),
+        notes="Keras's Conv1D drops the Embedding's mask: the LSTM runs unmasked.",
+    )
+
+    add_chain(
+        "around_dynamic_time",
+        "around",
+        lambda L: [
+            L.Conv1D(5, 3, padding="same", strides=2, activation="relu"),
+            L.MaxPooling1D(2, padding="same"),
+            L.UpSampling1D(3),
+            L.BatchNormalization(),
+            L.Conv1D(4, 2, padding="causal", dilation_rate=2),
+            L.LSTM(4),
+        ],
+        {"layers": ["Conv1D", "MaxPooling1D", "UpSampling1D", "LSTM"], "time": None},
+        shape=(None, F),
+        inputs=floats(B, 9, F),
+        notes="Time length unknown until run time (input_0 has 9 steps).",
+    )
+    add_chain(
+        "around_dynamic_crnn",
+        "around",
+        lambda L: [
+            L.TimeDistributed(L.Conv2D(3, 3, padding="same", activation="relu")),
+            L.TimeDistributed(L.MaxPooling2D(2)),
+            L.TimeDistributed(L.Flatten()),
+            L.GRU(3),
+        ],
+        {"layers": ["TimeDistributed(Conv2D/MaxPooling2D/Flatten)", "GRU"], "time": None},
+        shape=(None, 6, 6, 1),
+        inputs=floats(B, 5, 6, 6, 1),
+        notes="Time length unknown until run time (input_0 has 5 frames).",
+    )
+
+
+def register_around_norm() -> None:
+    """BatchNormalization, LayerNormalization and the activation layers."""
+    add_chain(
+        "around_batchnorm",
+        "around",
+        lambda L: [
+            L.LSTM(6, return_sequences=True),
+            L.BatchNormalization(),
+            L.TimeDistributed(L.BatchNormalization(scale=False, epsilon=0.01)),
+            L.LSTM(5),
+            L.Dense(4),
+            L.BatchNormalization(center=False, epsilon=0.1),
+            L.Dense(2),
+        ],
+        {"layers": ["LSTM", "BatchNormalization", "TimeDistributed(BatchNormalization)"]},
+        notes="Moving means random, moving variances in [0.3, 2.3).",
+    )
+    add_chain(
+        "around_batchnorm_axis",
+        "around",
+        lambda L: [
+            L.BatchNormalization(axis=1),
+            L.LSTM(5, return_sequences=True),
+            L.LayerNormalization(axis=[1, 2], epsilon=0.01),
+            L.LayerNormalization(center=False),
+            L.GRU(3),
+        ],
+        {"layers": ["BatchNormalization(axis=1)", "LayerNormalization(axis=[1, 2])"]},
+    )
+    add_chain(
+        "around_masked_norm",
+        "around",
+        lambda L: [
+            L.Embedding(20, 5, mask_zero=True),
+            L.BatchNormalization(),
+            L.LayerNormalization(),
+            L.ReLU(),
+            L.LSTM(4, return_sequences=True),
+            L.TimeDistributed(L.BatchNormalization()),
+            L.LSTM(3),
+        ],
+        {"layers": ["Embedding(mask_zero)", "BatchNormalization", "LayerNormalization", "LSTM"]},
+        shape=(7,),
+        dtype="int32",
+        inputs=tokens(4, 7, 20),
+        notes="The mask passes through the normalizations and TimeDistributed.",
+    )
+    add_chain(
+        "around_activation_layers",
+        "around",
+        lambda L: [
+            L.LSTM(6, return_sequences=True),
+            L.ReLU(max_value=0.5, negative_slope=0.1, threshold=0.05),
+            L.LeakyReLU(0.2),
+            L.PReLU(shared_axes=[1]),
+            L.ELU(0.7),
+            L.TimeDistributed(L.Dense(3)),
+            L.Softmax(axis=1),
+            L.LSTM(4),
+            L.Dense(3),
+            L.Softmax(),
+        ],
+        {"layers": ["ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax"]},
+    )
+
+
+def register_around_shaping() -> None:
+    """ZeroPadding1D, Cropping1D, UpSampling1D."""
+    add_chain(
+        "around_time_padding",
+        "around",
+        lambda L: [
+            L.ZeroPadding1D((1, 2)),
+            L.Conv1D(5, 3),
+            L.Cropping1D((2, 1)),
+            L.UpSampling1D(2),
+            L.LSTM(4, return_sequences=True),
+            L.ZeroPadding1D(1),
+            L.GRU(3),
+        ],
+        {"layers": ["ZeroPadding1D", "Cropping1D", "UpSampling1D"]},
+    )
+
+
+def register_around_td() -> None:
+    """TimeDistributed around Conv2D, pooling, normalization, Flatten and RNNs (LRCN/CRNN)."""
+    add_chain(
+        "around_crnn",
+        "around",
+        lambda L: [
+            L.TimeDistributed(L.Conv2D(4, 3, padding="same", activation="relu")),
+            L.TimeDistributed(L.BatchNormalization()),
+            L.TimeDistributed(L.MaxPooling2D(2)),
+            L.TimeDistributed(L.Conv2D(5, (3, 2), strides=(2, 1), dilation_rate=1)),
+            L.TimeDistributed(L.AveragePooling2D(2, padding="same")),
+            L.TimeDistributed(L.Flatten()),
+            L.LSTM(5),
+            L.Dense(3, activation="softmax"),
+        ],
+        {"layers": ["TimeDistributed(Conv2D/BatchNormalization/Pooling2D/Flatten)", "LSTM"]},
+        shape=(4, 10, 9, 2),
+        inputs=floats(B, 4, 10, 9, 2),
+        notes="The LRCN / CRNN video pattern.",
+    )
+    add_chain(
+        "around_crnn_global",
+        "around",
+        lambda L: [
+            L.TimeDistributed(L.Conv2D(6, 3, dilation_rate=2, padding="same", use_bias=False)),
+            L.TimeDistributed(L.MaxPooling2D((2, 3), strides=1, padding="same")),
+            L.TimeDistributed(L.GlobalAveragePooling2D()),
+            L.Bidirectional(L.GRU(4, return_sequences=True)),
+            L.TimeDistributed(L.Dense(2)),
+        ],
+        {"layers": ["TimeDistributed(Conv2D/GlobalAveragePooling2D)", "Bidirectional(GRU)"]},
+        shape=(5, 8, 8, 1),
+        inputs=floats(B, 5, 8, 8, 1),
+    )
+
+    add_chain(
+        "around_td_recurrent",
+        "around",
+        lambda L: [
+            L.TimeDistributed(L.LSTM(4)),
+            L.TimeDistributed(L.Dense(3)),
+            L.LSTM(3, return_sequences=True),
+            L.TimeDistributed(L.Reshape((3, 1))),
+            L.TimeDistributed(L.GRU(2, return_sequences=True, go_backwards=True)),
+            L.TimeDistributed(L.Flatten()),
+            L.GRU(2),
+        ],
+        {"layers": ["TimeDistributed(LSTM)", "TimeDistributed(GRU)"]},
+        shape=(4, 5, F),
+        inputs=floats(B, 4, 5, F),
+        notes="Hierarchical: an LSTM over each group of 5 steps, then one over the groups.",
+    )
+
+    def spectrogram(c):
+        inp = c.Input((16, 12, 1))
+        x = c.L.Conv2D(4, 3, padding="same", activation="relu")(inp)
+        x = c.L.BatchNormalization()(x)
+        x = c.L.MaxPooling2D((2, 2))(x)
+        g = c.L.GlobalMaxPooling2D()(x)
+        x = c.L.Reshape((8, 6 * 4))(x)
+        x = c.L.LSTM(5)(x)
+        return c.K.Model(inp, c.L.Dense(3)(c.L.Concatenate()([x, g])))
+
+    add(
+        Fixture(
+            "around_spectrogram_crnn",
+            "around",
+            "functional",
+            spectrogram,
+            floats(B, 16, 12, 1),
+            {"layers": ["Conv2D", "BatchNormalization", "MaxPooling2D", "GlobalMaxPooling2D"]},
+            notes="A CRNN on a spectrogram: Conv2D features reshaped into an LSTM sequence.",
+        )
+    )
+
+
+def register_around_convlstm() -> None:
+    """ConvLSTM1D/2D/3D, unrolled."""
+    add_chain(
+        "around_conv_lstm2d",
+        "around",
+        lambda L: [
+            L.ConvLSTM2D(3, (3, 3), padding="same", return_sequences=True),
+            L.BatchNormalization(),
+            L.MaxPooling3D((1, 2, 2)),
+            L.ConvLSTM2D(2, (2, 2), strides=(2, 1), go_backwards=True, return_sequences=True),
+            L.TimeDistributed(L.Flatten()),
+            L.LSTM(3),
+        ],
+        {"layers": ["ConvLSTM2D", "BatchNormalization", "MaxPooling3D", "LSTM"]},
+        shape=(4, 8, 6, 2),
+        inputs=floats(B, 4, 8, 6, 2),
+        notes="ConvLSTM2D has no fused ONNX op: it is unrolled over its 4 steps.",
+    )
+
+    def conv_lstm_1d_3d(c):
+        line = c.Input((4, 10, 2))
+        x = c.L.ConvLSTM1D(3, 3, padding="same", return_sequences=True)(line)
+        x = c.L.MaxPooling2D((1, 2))(x)
+        x = c.L.LSTM(3)(c.L.TimeDistributed(c.L.Flatten())(x))
+        volume = c.Input((3, 4, 4, 3, 1))
+        v, _, state_c = c.L.ConvLSTM3D(2, 2, dilation_rate=(1, 2, 1), return_state=True)(volume)
+        v = c.L.Concatenate()([c.L.Flatten()(v), c.L.Flatten()(state_c)])
+        return c.K.Model([line, volume], c.L.Dense(2)(c.L.Concatenate()([x, v])))
+
+    add(
+        Fixture(
+            "around_conv_lstm_1d_3d",
+            "around",
+            "functional",
+            conv_lstm_1d_3d,
+            concat_inputs(floats(B, 4, 10, 2), floats(B, 3, 4, 4, 3, 1)),
+            {"layers": ["ConvLSTM1D", "ConvLSTM3D(return_state)", "MaxPooling2D", "LSTM"]},
+            notes="ConvLSTM1D and ConvLSTM3D, unrolled; inputs: a line sequence, a volume one.",
+        )
+    )
+
+
+def register_around() -> None:
+    register_around_conv()
+    register_around_norm()
+    register_around_shaping()
+    register_around_td()
+    register_around_convlstm()
+
+
+def register_attention() -> None:
+    def bilstm_attention(c):
+        tok = c.Input((7,), dtype="int32")
+        e = c.L.Embedding(20, 6, mask_zero=True)(tok)
+        h = c.L.Bidirectional(c.L.LSTM(4, return_sequences=True))(e)
+        a = c.L.Attention(use_scale=True)([h, h])
+        x = c.L.LSTM(3)(a)
+        return c.K.Model(tok, c.L.Dense(2, activation="softmax")(x))
+
+    add(
+        Fixture(
+            "around_bilstm_attention",
+            "around",
+            "functional",
+            bilstm_attention,
+            tokens(4, 7, 20),
+            {"layers": ["Embedding(mask_zero)", "Bidirectional(LSTM)", "Attention(use_scale)"]},
+            notes="A BiLSTM + self-attention text classifier; query and value masks from the "
+            "Embedding.",
+        )
+    )
+
+    def variants(c):
+        sig = c.Input((T, F))
+        tok = c.Input((7,), dtype="int32")
+        q = c.L.LSTM(5, return_sequences=True)(sig)
+        v = c.L.GRU(5, return_sequences=True)(c.L.Embedding(20, 4, mask_zero=True)(tok))
+        k = c.L.Dense(5)(v)
+        concat = c.L.Attention(use_scale=True, score_mode="concat")([v, v], use_causal_mask=True)
+        additive = c.L.AdditiveAttention()([q, v, k])
+        plain = c.L.Attention()([q, v])
+        dot = c.L.Dot(axes=(2, 2), normalize=True)([q, concat])
+        dot_t = c.L.Dot(axes=1)([q, additive])
+        pooled = c.L.Dot(axes=1)([c.L.LSTM(3)(concat), c.L.GRU(3)(plain)])
+        flat = c.L.Concatenate()(
+            [c.L.Flatten()(dot), c.L.Flatten()(dot_t), pooled, c.L.LSTM(2)(additive)]
+        )
+        return c.K.Model([sig, tok], c.L.Dense(3)(flat))
+
+    add(
+        Fixture(
+            "around_attention_variants",
+            "around",
+            "functional",
+            variants,
+            concat_inputs(floats(4, T, F), tokens(4, 7, 20)),
+            {"layers": ["Attention(concat, causal)", "AdditiveAttention", "Dot"]},
+            notes="Inputs: signal (float, 6 steps), tokens (int32, 7 steps, masked).",
+        )
+    )
+
+
+def register_multi_head_attention() -> None:
+    def mha_classifier(c):
+        tok = c.Input((7,), dtype="int32")
+        e = c.L.Embedding(20, 6, mask_zero=True)(tok)
+        h = c.L.Bidirectional(c.L.LSTM(4, return_sequences=True))(e)
+        a = c.L.MultiHeadAttention(num_heads=2, key_dim=3)(h, h)
+        n = c.L.LayerNormalization()(a)
+        return c.K.Model(tok, c.L.Dense(2, activation="softmax")(c.L.LSTM(3)(n)))
+
+    add(
+        Fixture(
+            "around_bilstm_mha",
+            "around",
+            "functional",
+            mha_classifier,
+            tokens(4, 7, 20),
+            {"layers": ["Bidirectional(LSTM)", "MultiHeadAttention", "LayerNormalization"]},
+            notes="Self-attention with the Embedding's mask as query and value mask.",
+        )
+    )
+
+    def mha_cross(c):
+        sig = c.Input((T, F))
+        tok = c.Input((7,), dtype="int32")
+        q = c.L.LSTM(5, return_sequences=True)(sig)
+        v = c.L.GRU(4, return_sequences=True)(c.L.Embedding(20, 4, mask_zero=True)(tok))
+        k = c.L.Dense(3)(v)
+        cross = c.L.MultiHeadAttention(3, 2, value_dim=4, output_shape=6)(q, v, k)
+        causal = c.L.MultiHeadAttention(2, 3, use_bias=False)(q, q, use_causal_mask=True)
+        x = c.L.Concatenate()([cross, causal])
+        return c.K.Model([sig, tok], c.L.GRU(3)(x))
+
+    add(
+        Fixture(
+            "around_mha_cross",
+            "around",
+            "functional",
+            mha_cross,
+            concat_inputs(floats(4, T, F), tokens(4, 7, 20)),
+            {"layers": ["MultiHeadAttention(value_dim, output_shape, key, causal)"]},
+            notes="Inputs: signal (float, 6 steps), tokens (int32, 7 steps, masked values).",
+        )
+    )
+
+
 def register_all() -> None:
     if REGISTRY:
         return
@@ -2234,6 +2807,9 @@ def register_all() -> None:
     register_rnn_cells()
     register_windows_and_precision()
     register_operations()
+    register_around()
+    register_attention()
+    register_multi_head_attention()
 
 
 def selected(name: str, only: list[str] | None) -> bool:
@@ -2257,7 +2833,7 @@ def update_manifest(generation: str, entries: list[dict], replaced: set[str] | N
             if e["generation"] != generation or (replaced is not None and e["name"] not in replaced)
         ]
         merged = keep + entries
-        order = {g: i for i, g in enumerate(("keras3", "tfkeras", "keras1"))}
+        order = {g: i for i, g in enumerate(("keras3", "tfkeras", "keras1", "keras2old"))}
         merged.sort(key=lambda e: (order.get(e["generation"], 9), e["family"], e["name"]))
         fh.seek(0)
         fh.truncate()
@@ -2281,7 +2857,12 @@ def run_generation(generation: str, only: list[str] | None, fixtures: bool, samp
             shutil.rmtree(out_dir)  # no stale files from renamed fixtures
         out_dir.mkdir(parents=True, exist_ok=True)
         entries = []
-        if generation == "keras1":
+        if generation == "keras2old":
+            for spec in KERAS2_OLD:
+                if selected(spec["name"], only):
+                    entries.append(make_keras2_old(ctx, spec))
+                    print("keras2old", spec["name"], flush=True)
+        elif generation == "keras1":
             for spec in KERAS1:
                 if selected(spec["name"], only):
                     entries.append(make_keras1(ctx, spec))
@@ -2292,7 +2873,7 @@ def run_generation(generation: str, only: list[str] | None, fixtures: bool, samp
                     entries.append(make_fixture(ctx, fx))
                     print(generation, fx.name, flush=True)
         update_manifest(generation, entries, {e["name"] for e in entries} if only else None)
-    if samples and generation != "keras1":
+    if samples and generation not in ("keras1", "keras2old"):
         make_samples(ctx)
         print(generation, "samples", flush=True)
 

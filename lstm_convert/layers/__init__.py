@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from . import (  # noqa: F401
+    activation_layers,
+    attention,
     bidirectional,
+    conv,
+    conv_lstm,
     core,
     cudnn,
     gru,
@@ -11,7 +15,11 @@ from . import (  # noqa: F401
     lstm,
     masking,
     merge,
+    multi_head_attention,
     nested,
+    normalization,
+    padding,
+    pooling,
     reshaping,
     rnn_cell,
     simple_rnn,

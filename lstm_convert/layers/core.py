@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedModelError, WeightsError
+from ..errors import WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
 from ..weightspec import IDENTITY_AT_INFERENCE
 from .ops import apply_activation
 from .registry import CONVERTERS, converter
+from .time_distributed import convert_folded
 
 
 @converter(*IDENTITY_AT_INFERENCE)
@@ -91,12 +92,6 @@ def convert_time_distributed(
 ) -> list[Tensor]:
     inner = layer.config["layer"]
     class_name = inner.get("class_name")
-    # These act on the last axis only, so applying them to [batch, time, ...] is exact.
-    if class_name not in ("Dense", "Activation", *IDENTITY_AT_INFERENCE):
-        raise UnsupportedModelError(
-            f"layer {layer.name!r}: TimeDistributed({class_name}) is not supported "
-            "(supported: Dense, Activation, Dropout)"
-        )
     inner_layer = Layer(
         name=layer.name,
         class_name=class_name,
@@ -104,4 +99,8 @@ def convert_time_distributed(
         weights=layer.weights,
         weight_names=layer.weight_names,
     )
-    return CONVERTERS[class_name](ctx, inner_layer, inputs, call)
+    # These act on the last axis only, so applying them to [batch, time, ...] is exact;
+    # any other layer runs on time folded into batch.
+    if class_name in ("Dense", "Activation", *IDENTITY_AT_INFERENCE):
+        return CONVERTERS[class_name](ctx, inner_layer, inputs, call)
+    return convert_folded(ctx, layer, inner_layer, inputs[0], call)

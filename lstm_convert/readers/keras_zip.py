@@ -168,7 +168,7 @@ def _normalized_objects(root: Any) -> dict[str, Any]:
 
 def snake_case(name: str) -> str:
     """Keras's ``naming.to_snake_case``: the container names inside model.weights.h5."""
-    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    intermediate = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     insecure = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
     if insecure[0] != "_":
         return insecure
@@ -266,6 +266,13 @@ def collect_vars(
     elif class_name == "TimeDistributed" and "layer" in group:
         inner = config["layer"]
         arrays.extend(collect_vars(group["layer"], inner["class_name"], inner["config"], budget))
+    elif class_name == "MultiHeadAttention":
+        # Keras 3 names the sublayers query_dense, ...; tf-keras _query_dense, ...
+        for part in ("query_dense", "key_dense", "value_dense", "output_dense"):
+            child = part if part in group else f"_{part}"
+            if child not in group:
+                raise WeightsError(f"MultiHeadAttention weights lack {part}")
+            arrays.extend(collect_vars(group[child], "", {}, budget))
     elif class_name in MODEL_CLASSES:
         raise WeightsError("nested model weights must be read through read_model_weights")
     return arrays
