@@ -149,6 +149,12 @@ def test_conv_lstm_without_a_fixed_time_length_is_refused_in_one_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_convert_says_conv_lstm_was_unrolled(tmp_path):
+    result = convert(fixture("tfkeras", "around_conv_lstm2d.h5"), tmp_path / "c.onnx")
+    notes = [n for n in result.notes if "unrolled" in n]
+    assert len(notes) == 2 and "4 time steps" in notes[0] and "Scan" in notes[0]
+
+
 def test_conv_lstm_gate_order_is_checked(monkeypatch, tmp_path):
     from lstm_convert.layers import conv_lstm
 

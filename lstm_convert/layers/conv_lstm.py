@@ -126,6 +126,10 @@ def convert_conv_lstm(
         raise UnsupportedModelError(f"layer {layer.name!r}: needs fixed spatial sizes")
     target = b.const_i64([-1, steps, 4 * spec.filters, *dims])
     per_step = b.op("Reshape", [conv, target], layer.name)
+    ctx.notes.append(
+        f"layer {layer.name!r} ({layer.class_name}) has no fused ONNX op: unrolled over its "
+        f"{steps} time steps (not a Scan)"
+    )
     rk = b.initializer(f"{layer.name}_recurrent_kernel", recurrent)
     order = range(steps - 1, -1, -1) if layer.config.get("go_backwards") else range(steps)
     h = c = None
