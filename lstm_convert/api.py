@@ -11,10 +11,18 @@ from typing import Any
 import numpy as np
 
 from .batch import BatchResult, convert_many
-from .errors import ConvertError, InputFileError, ParityError, WeightsError
+from .errors import (
+    ConvertError,
+    InputFileError,
+    ParityError,
+    WeightsError,
+    internal_error,
+    read_error,
+)
 from .export import ExportResult, export_model
 from .export.context import DEFAULT_OPSET, ConvertOptions, LayerReport
 from .model import KerasModel
+from .options import DEFAULT_ATOL, DEFAULT_RTOL, check_options
 from .outputs import (
     atomic_target,
     check_output_path,
@@ -23,12 +31,13 @@ from .outputs import (
     staged_external_model,
 )
 from .parity import (
-    DEFAULT_TOLERANCE,
+    PERTURBATION_ULPS,
+    ParityCase,
     ParityReport,
-    check_parity,
     compare_onnx,
     load_inputs,
     reference_case,
+    reference_sensitivity,
 )
 from .readers import read_model
 from .readers.guard import probe
@@ -38,8 +47,11 @@ from .weightspec import weight_names
 def explain(path: str | Path, layer: str | None = None, bias_split: str = "wb") -> Any:
     """Where every gate and bias of each recurrent layer goes (see ``explanation.py``)."""
     from .explanation import explain as explain_file
+    from .options import check_bias_split
 
-    return explain_file(path, layer=layer, bias_split=bias_split)
+    check_bias_split(bias_split)
+    with bugs_reported():
+        return explain_file(path, layer=layer, bias_split=bias_split)
 
 
 def __getattr__(name: str) -> Any:
@@ -88,38 +100,44 @@ class ConvertResult:
 
 
 @contextlib.contextmanager
-def untrusted_input(path: str | Path, what: str):
-    """Everything derived from a file is untrusted: whatever h5py, zipfile, json, onnx or
-    onnxruntime raise while handling it becomes one InputFileError, so only our own
-    error types ever reach the caller."""
+def reading(path: str | Path, what: str):
+    """The reading boundary: library errors raised while a file is read are the file's."""
     try:
         yield
     except ConvertError:
         raise
-    except MemoryError:
-        raise InputFileError(f"{path}: {what} (it needs more memory than is available)") from None
     except Exception as exc:
-        text = str(exc).strip().splitlines()
-        detail = f"{exc.__class__.__name__}: {text[0][:200]}" if text else exc.__class__.__name__
-        raise InputFileError(f"{path}: {what} ({detail})") from exc
+        raise read_error(path, what, exc) from exc
+
+
+@contextlib.contextmanager
+def bugs_reported():
+    """Anything that is not one of our errors is a bug: exit 3, never blamed on the input."""
+    try:
+        yield
+    except ConvertError:
+        raise
+    except Exception as exc:
+        raise internal_error(exc) from exc
 
 
 def load(
     path: str | Path, allow_nonfinite: bool = False, config_path: str | Path | None = None
 ) -> KerasModel:
     """Read a Keras file into the neutral model, refusing non-finite weights by default."""
-    with untrusted_input(path, "damaged or not a Keras model"):
-        probe(str(path), str(config_path) if config_path else None)
-        model = read_model(path, config_path)
-    if not allow_nonfinite:
-        for layer in model.iter_layers():
-            for array in layer.weights:
-                if array.dtype.kind == "f" and not np.isfinite(array).all():
-                    raise WeightsError(
-                        f"layer {layer.name!r} has NaN or Inf weights "
-                        "(pass --allow-nonfinite --no-verify to convert anyway)"
-                    )
-    return model
+    with bugs_reported():
+        with reading(path, "damaged or not a Keras model"):
+            probe(str(path), str(config_path) if config_path else None)
+            model = read_model(path, config_path)
+        if not allow_nonfinite:
+            for layer in model.iter_layers():
+                for array in layer.weights:
+                    if array.dtype.kind == "f" and not np.isfinite(array).all():
+                        raise WeightsError(
+                            f"layer {layer.name!r} has NaN or Inf weights "
+                            "(pass --allow-nonfinite --no-verify to convert anyway)"
+                        )
+        return model
 
 
 # A protobuf cannot exceed 2 GB; switch to external data well before that.
@@ -132,8 +150,7 @@ def release_weights(model: KerasModel) -> None:
 
 
 def build_onnx(model: KerasModel, options: ConvertOptions) -> ExportResult:
-    with untrusted_input(model.source.path, "the model config is malformed or inconsistent"):
-        return export_model(model, options)
+    return export_model(model, options)
 
 
 def convert(
@@ -143,7 +160,10 @@ def convert(
     bias_split: str = "wb",
     opset: int = DEFAULT_OPSET,
     verify: bool = True,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+    inputs: str | Path | None = None,
     force: bool = False,
     state_io: bool = False,
     allow_nonfinite: bool = False,
@@ -154,17 +174,58 @@ def convert(
 ) -> ConvertResult:
     """Convert one Keras file to ONNX; with ``verify``, prove parity before writing.
 
-    ``config_path`` pairs a weights-only file with its architecture. ``external_data``
-    stores the weights in ``<output>.data``; it switches on by itself when the weights
-    would exceed ``external_data_threshold`` bytes. Raises a
-    :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
+    The check accepts ``|onnx - keras| <= atol + rtol * |keras|`` (``tolerance`` is the
+    older name of ``atol``) on seeded random inputs, or on the arrays of ``inputs`` (an
+    .npz, keyed as for :func:`verify`). ``config_path`` pairs a weights-only file with its
+    architecture. ``external_data`` stores the weights in ``<output>.data``; it switches
+    on by itself when the weights would exceed ``external_data_threshold`` bytes. Raises
+    a :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
     mismatch (:class:`ParityError`) no output file is left behind.
     """
+    atol, rtol = check_options(bias_split, opset, atol if tolerance is None else tolerance, rtol)
+    job = ConvertJob(input_path, config_path, allow_nonfinite, verify, atol, rtol, seed, inputs)
+    with bugs_reported():
+        return _convert(
+            job,
+            output_path,
+            bias_split,
+            opset,
+            force,
+            state_io,
+            external_data,
+            external_data_threshold,
+        )
 
+
+@dataclass
+class ConvertJob:
+    """What the built-in check needs to know about one conversion."""
+
+    input_path: str | Path
+    config_path: str | Path | None
+    allow_nonfinite: bool
+    verify: bool
+    atol: float
+    rtol: float
+    seed: int
+    inputs: str | Path | None
+
+
+def _convert(
+    job: ConvertJob,
+    output_path: str | Path | None,
+    bias_split: str,
+    opset: int,
+    force: bool,
+    state_io: bool,
+    external_data: bool,
+    external_data_threshold: int,
+) -> ConvertResult:
     started = time.perf_counter()
+    input_path = job.input_path
     output = Path(output_path) if output_path is not None else default_output(input_path)
     check_output_path(input_path, output, force)
-    model = load(input_path, allow_nonfinite, config_path)
+    model = load(input_path, job.allow_nonfinite, job.config_path)
     options = ConvertOptions(bias_split=bias_split, opset=opset, state_io=state_io)  # type: ignore[arg-type]
     exported = build_onnx(model, options)
     result = ConvertResult(
@@ -176,34 +237,36 @@ def convert(
         keras_version=model.source.keras_version,
         notes=list(exported.notes),
     )
-
-    input_names, output_names, states = (
-        exported.input_names,
-        exported.output_names,
-        exported.states,
-    )
+    output_names, states = exported.output_names, exported.states
+    model_inputs = [n for n in exported.input_names if n not in {s.input_name for s in states}]
+    user = load_inputs(job.inputs, model_inputs, model) if job.verify and job.inputs else None
 
     def check(staged: Path) -> None:
         """Parity on the written file itself, loaded by path (which also works past
         protobuf's 2 GB limit). onnxruntime validates the graph, types and shapes as it
         loads it; the test suite also holds every fixture's graph to
         ``onnx.checker.check_model(full_check=True)``."""
-        if not verify:
+        if not job.verify:
             return
-        with untrusted_input(input_path, "the converted model cannot be run"):
-            case = reference_case(model, input_names, states, seed=seed)
-            # The reference is done: free the Keras arrays before onnxruntime loads its
-            # own copy of the weights (peak memory is the larger of the two phases).
-            release_weights(model)
-            report = compare_onnx(case, str(staged), output_names, tolerance)
+        case = reference_case(
+            model,
+            exported_inputs,
+            states,
+            user.inputs if user else None,
+            seed=job.seed,
+            source=str(job.inputs) if user else "random",
+            stored=user.outputs if user else None,
+        )
+        # The reference is done: free the Keras arrays before onnxruntime loads its
+        # own copy of the weights (peak memory is the larger of the two phases).
+        release_weights(model)
+        report = compare_onnx(case, str(staged), output_names, job.atol, job.rtol)
         result.parity = report
         result.max_abs_error = report.max_abs_error
         if not report.passed:
-            raise ParityError(
-                f"{input_path}: ONNX output differs from Keras by "
-                f"{report.max_abs_error:.3g} (tolerance {tolerance:g}); nothing was written"
-            )
+            raise parity_failure(job, report, case)
 
+    exported_inputs = exported.input_names
     if external_data or exported.weight_bytes() > external_data_threshold:
         with staged_external_model(output, exported.model, force) as staged:
             check(staged)
@@ -217,49 +280,122 @@ def convert(
     return result
 
 
+def parity_failure(job: ConvertJob, report: ParityReport, case: ParityCase) -> ParityError:
+    """The verdict on a failed check. On random inputs, first ask whether the reference
+    itself is stable there: if a few ulps of input move it past the tolerance, no
+    float32 engine can match it, and the conversion is not to blame."""
+    if report.source == "random" and not all(o.passed for o in report.outputs):
+        fresh = load(job.input_path, job.allow_nonfinite, job.config_path)  # weights were freed
+        report.sensitivity = reference_sensitivity(fresh, case, job.atol, job.rtol, job.seed)
+    tolerance = report.describe_tolerance()
+    if report.ill_conditioned:
+        return ParityError(
+            f"{job.input_path}: this model is ill-conditioned on random inputs: pass "
+            f"representative inputs with --inputs (moving the inputs by {PERTURBATION_ULPS} "
+            f"float32 ulps moves Keras's own outputs by {report.sensitivity:.3g}x the "
+            f"tolerance, {tolerance}; ONNX differs by {report.max_abs_error:.3g}); "
+            "nothing was written"
+        )
+    against = "Keras" if all(o.passed for o in report.expected) else "the expected outputs"
+    return ParityError(
+        f"{job.input_path}: ONNX output differs from {against} by "
+        f"{report.max_abs_error:.3g} (tolerance {tolerance}); nothing was written"
+    )
+
+
 def verify(
     keras_path: str | Path,
     onnx_path: str | Path,
     *,
     inputs: str | Path | None = None,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
     seed: int = 0,
     allow_nonfinite: bool = False,
     config_path: str | Path | None = None,
 ) -> ParityReport:
-    """Check an existing Keras/ONNX pair, on the user's inputs (.npz) when given."""
+    """Check an existing Keras/ONNX pair, on the user's inputs (.npz) when given.
+
+    An .npz may also hold the expected outputs (``output_0``, ``output_1``... or the ONNX
+    output names): the ONNX outputs are then compared with them as well as with the
+    reference. Input and output names that differ from this model's conversion are
+    reported in ``notes``.
+    """
+    atol, rtol = check_options(atol=atol if tolerance is None else tolerance, rtol=rtol)
+    with bugs_reported():
+        return _verify(
+            keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, config_path
+        )
+
+
+def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, config_path):
     import onnx
 
     model = load(keras_path, allow_nonfinite, config_path)
     onnx_file = Path(onnx_path)
     if not onnx_file.is_file():
         raise InputFileError(f"{onnx_file}: no such file")
-    try:
-        proto = onnx.load(str(onnx_file), load_external_data=False)
-    except Exception as exc:  # onnx raises DecodeError and friends
-        raise InputFileError(f"{onnx_file}: not an ONNX model ({exc.__class__.__name__})") from None
+    with reading(onnx_file, "not an ONNX model"):
+        try:
+            proto = onnx.load(str(onnx_file), load_external_data=False)
+        except Exception as exc:  # protobuf's DecodeError and friends
+            raise InputFileError(
+                f"{onnx_file}: not an ONNX model ({exc.__class__.__name__})"
+            ) from None
     initializer_names = {init.name for init in proto.graph.initializer}
     input_names = [i.name for i in proto.graph.input if i.name not in initializer_names]
     output_names = [o.name for o in proto.graph.output]
-    with untrusted_input(keras_path, "the model config is malformed or inconsistent"):
-        states = _states_from_graph(model, input_names, output_names)
-    arrays = (
-        load_inputs(inputs, [n for n in input_names if n not in {s.input_name for s in states}])
-        if inputs
-        else None
-    )
-    with untrusted_input(onnx_file, "the ONNX model cannot be run on this Keras model's inputs"):
-        return check_parity(
-            model,
-            str(onnx_file),
-            input_names,
-            output_names,
-            states,
-            inputs=arrays,
-            tolerance=tolerance,
-            seed=seed,
-            source=str(inputs) if inputs else "random",
+    states = _states_from_graph(model, input_names, output_names)
+    model_inputs = [n for n in input_names if n not in {s.input_name for s in states}]
+    if len(model_inputs) != len(model.inputs):
+        raise InputFileError(
+            f"{onnx_file}: takes {len(model_inputs)} inputs, the Keras model {len(model.inputs)}"
         )
+    user = load_inputs(inputs, model_inputs, model) if inputs else None
+    case = reference_case(
+        model,
+        input_names,
+        states,
+        user.inputs if user else None,
+        seed=seed,
+        source=str(inputs) if inputs else "random",
+        stored=user.outputs if user else None,
+    )
+    if len(output_names) != len(case.expected):
+        raise InputFileError(
+            f"{onnx_file}: has {len(output_names)} outputs, the Keras model {len(case.expected)}"
+        )
+    try:
+        report = compare_onnx(case, str(onnx_file), output_names, atol, rtol)
+    except ConvertError:
+        raise
+    except Exception as exc:  # onnxruntime refusing the user's graph or its inputs
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise InputFileError(
+            f"{onnx_file}: cannot be run on this Keras model's inputs "
+            f"({exc.__class__.__name__}: {first})"
+        ) from None
+    report.notes = name_mismatches(model, states, input_names, output_names)
+    return report
+
+
+def name_mismatches(
+    model: KerasModel, states: list, input_names: list[str], output_names: list[str]
+) -> list[str]:
+    """Where the ONNX's input and output names differ from this model's conversion."""
+    exported = export_model(model, ConvertOptions(state_io=bool(states)))
+    notes = []
+    for kind, given, expected in (
+        ("input", input_names, exported.input_names),
+        ("output", output_names, exported.output_names),
+    ):
+        for position, (name, wanted) in enumerate(zip(given, expected, strict=False)):
+            if name != wanted:
+                notes.append(
+                    f"ONNX {kind} {position} is named {name!r}; this Keras model's is {wanted!r}"
+                )
+    return notes
 
 
 def _states_from_graph(model: KerasModel, input_names: list[str], output_names: list[str]):
@@ -327,6 +463,11 @@ SHOWN_OPTIONS = (
 
 def inspect(path: str | Path, config_path: str | Path | None = None) -> InspectResult:
     """Describe a Keras file: format, Keras version, and each layer with shapes and options."""
+    with bugs_reported():
+        return _inspect(path, config_path)
+
+
+def _inspect(path: str | Path, config_path: str | Path | None) -> InspectResult:
     model = load(path, allow_nonfinite=True, config_path=config_path)
     layers = []
     for layer in model.iter_layers():

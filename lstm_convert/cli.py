@@ -17,9 +17,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import ConvertError
-
-EXIT_INTERNAL = 3
+from .errors import EXIT_INTERNAL, ConvertError, InternalError
 
 app = typer.Typer(
     name="lstm-convert",
@@ -27,8 +25,8 @@ app = typer.Typer(
         "Convert Keras recurrent models (LSTM, GRU, SimpleRNN, Bidirectional) to ONNX, "
         "without TensorFlow. Every recurrent layer becomes one fused ONNX node, and "
         "`convert` proves with onnxruntime that the result matches Keras.\n\n"
-        "Exit codes: 0 success, 1 parity mismatch, 2 bad input or unsupported model, "
-        "3 internal error (a bug: rerun with --debug and report it)."
+        "Exit codes: 0 success, 1 parity mismatch, 2 bad input file or option, or unsupported "
+        "model, 3 internal error (a bug: rerun with --debug and report it)."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -68,7 +66,8 @@ def reported_errors(debug: bool):
     except ConvertError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        prefix = "" if isinstance(exc, InternalError) else "error: "
+        typer.echo(f"{prefix}{exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
@@ -76,8 +75,10 @@ def reported_errors(debug: bool):
     except Exception as exc:
         if debug:
             raise
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
         typer.echo(
-            f"internal error: {exc.__class__.__name__}: {exc} (rerun with --debug and report it)",
+            f"internal error ({exc.__class__.__name__}: {first}): this is a bug in "
+            "lstm-convert; rerun with --debug and report it",
             err=True,
         )
         raise typer.Exit(EXIT_INTERNAL) from None
@@ -90,6 +91,28 @@ ConfigOption = Annotated[
         "--config",
         help="Architecture JSON (model.to_json() or a .keras config.json) for a weights-only "
         "file written by save_weights (.h5 or .weights.h5).",
+    ),
+]
+AtolOption = Annotated[
+    float,
+    typer.Option(
+        "--atol",
+        help="Absolute part of the tolerance: the check accepts "
+        "|onnx - keras| <= atol + rtol*|keras|, element by element (as np.allclose).",
+    ),
+]
+RtolOption = Annotated[
+    float, typer.Option("--rtol", help="Relative part of the tolerance (see --atol).")
+]
+ToleranceOption = Annotated[
+    float | None, typer.Option("--tolerance", help="Older name of --atol (same meaning).")
+]
+InputsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--inputs",
+        help="An .npz of your own inputs, keyed by ONNX input name or input_0, input_1, ...; "
+        "expected outputs may ride along as output_0, output_1, ... or by ONNX output name.",
     ),
 ]
 JsonOption = Annotated[
@@ -119,8 +142,10 @@ def plain_convert_summary(result) -> str:
         ops = ", ".join(layer.onnx_ops) or "-"
         lines.append(f"  {layer.name} ({layer.class_name}) -> {ops}")
     if result.parity is not None:
-        for out in result.parity.outputs:
-            lines.append(f"  parity {out.name}: max abs error {out.max_abs_error:.2e}")
+        for out in result.parity.outputs + result.parity.expected:
+            lines.append(
+                f"  parity {out.name} vs {out.against}: max abs error {out.max_abs_error:.2e}"
+            )
         verdict = f"max abs error {result.parity.max_abs_error:.2e}"
     else:
         verdict = "not verified (--no-verify)"
@@ -158,9 +183,10 @@ def convert(
             "of Keras's equations before keeping it; --no-verify skips every check.",
         ),
     ] = True,
-    tolerance: Annotated[
-        float, typer.Option(help="Largest absolute difference accepted by the check.")
-    ] = 1e-4,
+    atol: AtolOption = 1e-4,
+    rtol: RtolOption = 1e-5,
+    tolerance: ToleranceOption = None,
+    inputs: InputsOption = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
     state_io: Annotated[
         bool,
@@ -204,6 +230,9 @@ def convert(
             opset=opset,
             verify=verify,
             tolerance=tolerance,
+            atol=atol,
+            rtol=rtol,
+            inputs=inputs,
             force=force,
             state_io=state_io,
             allow_nonfinite=allow_nonfinite,
@@ -228,14 +257,10 @@ def convert(
 def verify(
     model: Annotated[Path, typer.Argument(help="The Keras file.")],
     onnx_model: Annotated[Path, typer.Argument(help="The ONNX file converted from it.")],
-    inputs: Annotated[
-        Path | None,
-        typer.Option(
-            "--inputs",
-            help="An .npz of your own inputs, keyed by ONNX input name or input_0, input_1, ...",
-        ),
-    ] = None,
-    tolerance: Annotated[float, typer.Option(help="Largest absolute difference accepted.")] = 1e-4,
+    inputs: InputsOption = None,
+    atol: AtolOption = 1e-4,
+    rtol: RtolOption = 1e-5,
+    tolerance: ToleranceOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
@@ -245,7 +270,13 @@ def verify(
         from .api import verify as api_verify
 
         report = api_verify(
-            model, onnx_model, inputs=inputs, tolerance=tolerance, config_path=config
+            model,
+            onnx_model,
+            inputs=inputs,
+            tolerance=tolerance,
+            atol=atol,
+            rtol=rtol,
+            config_path=config,
         )
         if as_json:
             from dataclasses import asdict
@@ -260,7 +291,7 @@ def verify(
         if not report.passed:
             typer.echo(
                 f"error: outputs differ by {report.max_abs_error:.3g} "
-                f"(tolerance {report.tolerance:g})",
+                f"(tolerance {report.describe_tolerance()})",
                 err=True,
             )
             raise typer.Exit(1)

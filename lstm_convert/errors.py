@@ -4,17 +4,21 @@ Exit codes (documented in the README and in ``lstm-convert --help``):
 
 * 0 - success
 * 1 - the converted model does not match Keras (parity mismatch)
-* 2 - bad input, unsupported model or refused output path
-* 3 - internal error (a bug), reported by the CLI
+* 2 - the input file or an option is wrong, the model is unsupported, or the output path
+  is refused: raised where a file's content or an option value is read
+* 3 - internal error: anything else is a bug in lstm-convert (:class:`InternalError`)
 
 ``batch`` exits 0 if every file converted, 1 if any failed, 2 if OUTDIR is unusable.
 """
 
 from __future__ import annotations
 
+import zipfile
+
 EXIT_OK = 0
 EXIT_PARITY = 1
 EXIT_INPUT = 2
+EXIT_INTERNAL = 3
 
 
 class ConvertError(Exception):
@@ -31,6 +35,20 @@ class UnsupportedModelError(ConvertError):
     """The model is a valid Keras model but uses something we cannot convert."""
 
 
+class ConfigError(InputFileError):
+    """A value in the model config is missing, of the wrong type or out of range."""
+
+
+class OptionError(ConvertError):
+    """An option given to the API or the CLI is invalid."""
+
+
+class InternalError(ConvertError):
+    """An unexpected exception inside lstm-convert: a bug, not a problem with the input."""
+
+    exit_code = EXIT_INTERNAL
+
+
 class WeightsError(InputFileError):
     """The weights in the file contradict the architecture, or are not finite."""
 
@@ -43,3 +61,44 @@ class ParityError(ConvertError):
     """onnxruntime's outputs differ from the Keras reference beyond the tolerance."""
 
     exit_code = EXIT_PARITY
+
+
+# What h5py, zipfile, json and numpy raise on a damaged or hostile file. They are turned
+# into InputFileError only where a file is read (see ``api.reading`` and the HDF5 probe);
+# anywhere else, any exception that is not one of ours is a bug.
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    KeyError,
+    RuntimeError,
+    EOFError,
+    UnicodeError,
+    RecursionError,
+    OverflowError,
+    MemoryError,
+    zipfile.BadZipFile,
+)
+
+
+def _detail(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0][:200]}" if text else exc.__class__.__name__
+
+
+def internal_error(exc: BaseException) -> InternalError:
+    """An unexpected exception, reported as the bug it is."""
+    return InternalError(
+        f"internal error ({_detail(exc)}): this is a bug in lstm-convert; "
+        "rerun with --debug and report it"
+    )
+
+
+def read_error(path: object, what: str, exc: BaseException) -> ConvertError:
+    """Classify an exception raised while reading ``path``: the file's fault or ours."""
+    if isinstance(exc, ConvertError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return InputFileError(f"{path}: {what} (it needs more memory than is available)")
+    if isinstance(exc, READ_ERRORS):
+        return InputFileError(f"{path}: {what} ({_detail(exc)})")
+    return internal_error(exc)

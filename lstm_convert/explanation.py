@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConvertError, UnsupportedModelError
+from .explanation_step import step_difference
 from .model import KerasModel, Layer
 from .remap import (
     BIAS_SPLITS,
@@ -124,6 +125,9 @@ class LayerExplanation:
     bias_max_diff: float
     kernel_max_diff: float | None
     arrays_from: str  # "export" (initializers of the exported graph) or "converter"
+    # One step of ONNX's equations on the written arrays against one step of the
+    # reference on the Keras arrays (see explanation_step.py): the semantic check.
+    step_max_diff: float = 0.0
 
     @property
     def gates(self) -> int:
@@ -561,7 +565,7 @@ def max_abs(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def explain_direction(
-    layer: Layer, direction: Direction, written: Written, bias_split: str
+    layer: Layer, direction: Direction, written: Written, bias_split: str, keras_major: int = 2
 ) -> LayerExplanation:
     cell, config, weights = direction.cell, direction.config, direction.weights
     fam = family(cell)
@@ -665,6 +669,14 @@ def explain_direction(
         bias_max_diff=max(row.bias_max_diff for row in rows),
         kernel_max_diff=max(kernel_diffs) if len(kernel_diffs) == len(rows) else None,
         arrays_from=written.source,
+        step_max_diff=step_difference(
+            cell,
+            config,
+            weights,
+            layer.file_weights if layer.class_name != "Bidirectional" else None,
+            written,
+            keras_major,
+        ),
     )
 
 
@@ -695,7 +707,11 @@ def explain_model(
         if written is None:
             written = arrays_from_converter(model, keras_layer, bias_split)
         for direction, arrays in zip(directions(keras_layer), written, strict=True):
-            explanations.append(explain_direction(keras_layer, direction, arrays, bias_split))
+            explanations.append(
+                explain_direction(
+                    keras_layer, direction, arrays, bias_split, model.source.keras_major
+                )
+            )
     return ExplainResult(
         path=str(model.source.path),
         format=model.source.format,

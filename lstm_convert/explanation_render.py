@@ -127,7 +127,11 @@ def gate_table(exp: LayerExplanation, width: int) -> Table:
         ]
         if not narrow:
             cells.append(Text("yes", style="bold") if row.moved else Text("no", style="dim"))
-        cells.append(check_text(row.bias_max_diff))
+        if exp.step_max_diff > PASS_LIMIT:
+            # The arrays do not compute Keras's step: every row is suspect.
+            cells.append(check_text(exp.step_max_diff, "step "))
+        else:
+            cells.append(check_text(row.bias_max_diff))
         table.add_row(*cells)
     return table
 
@@ -231,6 +235,10 @@ def check_line(exp: LayerExplanation) -> Text:
     if exp.kernel_max_diff is not None:
         text.append("; ")
         text.append_text(check_text(exp.kernel_max_diff, "W, R = kernels transposed, max |Δ| "))
+    text.append("; ")
+    text.append_text(
+        check_text(exp.step_max_diff, "one ONNX step = one Keras step (reference), max |Δ| ")
+    )
     return text
 
 

@@ -42,6 +42,9 @@ class Layer:
     # A Keras 3 operation traced into a Functional graph (keras.ops.*, or the mask ops
     # Keras writes itself): not a layer, so it owns no weight container.
     op_layer: bool = False
+    # The arrays exactly as the file stores them, kept only when the reader regrouped
+    # them (Keras 1's per-gate arrays), so the reference can start from the file's own.
+    file_weights: list[np.ndarray] | None = None
 
 
 @dataclass

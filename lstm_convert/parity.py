@@ -10,9 +10,10 @@ import numpy as np
 from .errors import InputFileError
 from .export.context import StateIO
 from .model import KerasModel
+from .options import DEFAULT_ATOL, DEFAULT_RTOL
 from .reference import run_reference
 
-DEFAULT_TOLERANCE = 1e-4
+DEFAULT_TOLERANCE = DEFAULT_ATOL  # the historical name: the absolute part of the tolerance
 # The built-in check needs a small batch only; a model fixing enormous shapes is refused
 # rather than allocated (pass --no-verify, or verify on your own --inputs).
 MAX_PARITY_VALUES = 2**24
@@ -22,26 +23,52 @@ DEFAULT_STEPS = 7
 
 @dataclass
 class OutputParity:
+    """One output compared against one expectation (the reference, or the user's file)."""
+
     name: str
     shape: list[int]
     max_abs_error: float
+    # Largest |onnx - expected| / (atol + rtol * |expected|): the check passes at <= 1.
+    worst_ratio: float = 0.0
+    against: str = "reference"  # "reference" or "expected" (outputs stored in --inputs)
+    problem: str | None = None  # why the output could not be compared (shape, NaN)
+
+    @property
+    def passed(self) -> bool:
+        return self.problem is None and self.worst_ratio <= 1.0
 
 
 @dataclass
 class ParityReport:
-    tolerance: float
+    atol: float = DEFAULT_ATOL
+    rtol: float = DEFAULT_RTOL
     outputs: list[OutputParity] = field(default_factory=list)
     source: str = "random"  # "random" (seeded) or the path of the user's inputs
+    # Outputs compared against the expected outputs stored in the user's .npz.
+    expected: list[OutputParity] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # name mismatches and such
+    # How far the reference itself moves when the inputs move by a few float32 ulps,
+    # relative to the tolerance (> 1: ill-conditioned); measured only after a failure.
+    sensitivity: float | None = None
+
+    @property
+    def tolerance(self) -> float:
+        return self.atol
 
     @property
     def max_abs_error(self) -> float:
-        return max((o.max_abs_error for o in self.outputs), default=0.0)
+        return max((o.max_abs_error for o in self.outputs + self.expected), default=0.0)
 
     @property
     def passed(self) -> bool:
-        return all(np.isfinite(o.max_abs_error) for o in self.outputs) and (
-            self.max_abs_error <= self.tolerance
-        )
+        return all(o.passed for o in self.outputs + self.expected)
+
+    @property
+    def ill_conditioned(self) -> bool:
+        return self.sensitivity is not None and self.sensitivity > 1.0
+
+    def describe_tolerance(self) -> str:
+        return f"atol {self.atol:g} + rtol {self.rtol:g}·|keras|"
 
 
 def _embedding_sizes(model: KerasModel, input_layer: str) -> list[int]:
@@ -122,22 +149,69 @@ def random_states(states: list[StateIO], batch: int, seed: int) -> list[np.ndarr
     return [rng.normal(0.0, 0.5, size=(batch, s.units)).astype(np.float32) for s in states]
 
 
-def load_inputs(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
-    """User inputs from an .npz: keyed by graph input name, or ``input_0``, ``input_1``..."""
+@dataclass
+class UserData:
+    """What a user's .npz holds: the inputs, and optionally the expected outputs."""
+
+    inputs: list[np.ndarray]
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def load_inputs(
+    path: str | Path, input_names: list[str], model: KerasModel | None = None
+) -> UserData:
+    """User inputs from an .npz: keyed by graph input name, or ``input_0``, ``input_1``...
+
+    Expected outputs may ride along as ``output_0``... or under the ONNX output names.
+    """
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = dict(data)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: cannot read inputs ({exc})") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise InputFileError(f"{path}: cannot read inputs ({exc.__class__.__name__})") from None
+    except Exception as exc:  # zipfile and zlib errors from a damaged archive
+        raise InputFileError(f"{path}: not a readable .npz ({exc.__class__.__name__})") from None
     result = []
+    used = set()
+    # Positional keys win when all are present: tf.keras names its inputs input_1,
+    # input_2..., which would otherwise pick the wrong positional array.
+    positional = all(f"input_{i}" in arrays for i in range(len(input_names)))
     for position, name in enumerate(input_names):
-        for key in (name, f"input_{position}", f"arr_{position}"):
+        keys = (f"input_{position}",) if positional else (name, f"arr_{position}")
+        for key in keys:
             if key in arrays:
                 result.append(arrays[key])
+                used.add(key)
                 break
         else:
             raise InputFileError(f"{path}: no array for input {name!r} (or input_{position})")
-    return result
+    check_user_inputs(path, result, input_names, model)
+    rest = {k: v for k, v in arrays.items() if k not in used}
+    return UserData(result, stored_outputs(rest))
+
+
+def check_user_inputs(
+    path: str | Path, arrays: list[np.ndarray], names: list[str], model: KerasModel | None
+) -> None:
+    """Refuse empty batches, non-numeric arrays and shapes the model cannot take."""
+    for position, (name, array) in enumerate(zip(names, arrays, strict=True)):
+        if array.dtype.kind not in "fiub":
+            raise InputFileError(f"{path}: input {name!r} is not numeric ({array.dtype})")
+        if array.ndim == 0 or array.shape[0] == 0:
+            raise InputFileError(f"{path}: input {name!r} holds an empty batch")
+        if model is None or position >= len(model.inputs):
+            continue
+        declared = model.layer(model.inputs[position].layer).config.get("batch_shape") or []
+        fits = len(declared) == array.ndim and all(
+            d is None or d == n for d, n in zip(declared[1:], array.shape[1:], strict=True)
+        )
+        if not fits:
+            shape = ["batch" if d is None else d for d in declared]
+            raise InputFileError(
+                f"{path}: input {name!r} has shape {list(array.shape)}, the model takes {shape}"
+            )
+    if len({int(a.shape[0]) for a in arrays}) > 1:
+        raise InputFileError(f"{path}: the inputs have different batch sizes")
 
 
 def run_onnx(model_source: bytes | str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -158,6 +232,9 @@ class ParityCase:
     feeds: dict[str, np.ndarray]
     expected: list[np.ndarray]
     source: str = "random"
+    inputs: list[np.ndarray] = field(default_factory=list)  # the model's own inputs
+    initial: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    stored_outputs: dict[str, np.ndarray] = field(default_factory=dict)  # from the user's .npz
 
 
 def reference_case(
@@ -167,6 +244,7 @@ def reference_case(
     inputs: list[np.ndarray] | None = None,
     seed: int = 0,
     source: str = "random",
+    stored: dict[str, np.ndarray] | None = None,
 ) -> ParityCase:
     """Seeded (or given) inputs and the NumPy reference's outputs for them.
 
@@ -187,19 +265,24 @@ def reference_case(
     initial = {(s.layer, s.label): v for s, v in zip(states, state_values, strict=True)}
     expected, finals = run_reference(model, inputs, initial)
     expected += [finals[(s.layer, s.label)] for s in states]
-    return ParityCase(feeds, expected, source)
+    return ParityCase(feeds, expected, source, list(inputs), initial, dict(stored or {}))
 
 
 def compare_onnx(
     case: ParityCase,
     onnx_source: bytes | str,
     output_names: list[str],
-    tolerance: float = DEFAULT_TOLERANCE,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
 ) -> ParityReport:
     got = run_onnx(onnx_source, case.feeds)
-    report = ParityReport(tolerance=tolerance, source=case.source)
+    report = ParityReport(atol=atol, rtol=rtol, source=case.source)
     for name, actual, reference in zip(output_names, got, case.expected, strict=True):
-        report.outputs.append(compare(name, actual, reference))
+        report.outputs.append(compare(name, actual, reference, atol, rtol))
+    for position, (name, actual) in enumerate(zip(output_names, got, strict=True)):
+        stored = case.stored_outputs.get(name, case.stored_outputs.get(f"output_{position}"))
+        if stored is not None:
+            report.expected.append(compare(name, actual, stored, atol, rtol, "expected"))
     return report
 
 
@@ -210,22 +293,87 @@ def check_parity(
     output_names: list[str],
     states: list[StateIO] | None = None,
     inputs: list[np.ndarray] | None = None,
-    tolerance: float = DEFAULT_TOLERANCE,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
     seed: int = 0,
     source: str = "random",
+    stored: dict[str, np.ndarray] | None = None,
 ) -> ParityReport:
-    case = reference_case(model, input_names, states, inputs, seed, source)
-    return compare_onnx(case, onnx_source, output_names, tolerance)
+    case = reference_case(model, input_names, states, inputs, seed, source, stored)
+    return compare_onnx(case, onnx_source, output_names, atol, rtol)
 
 
-def compare(name: str, actual: np.ndarray, expected: np.ndarray) -> OutputParity:
-    """Max absolute difference; NaN where both sides are NaN counts as agreement."""
+def compare(
+    name: str,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+    against: str = "reference",
+) -> OutputParity:
+    """``|actual - expected| <= atol + rtol * |expected|`` element by element, as
+    np.allclose; NaN where both sides are NaN counts as agreement."""
+    expected = np.asarray(expected)
     if actual.shape != expected.shape:
-        return OutputParity(name, list(actual.shape), float("inf"))
+        problem = f"shape {list(actual.shape)}, Keras gives {list(expected.shape)}"
+        return OutputParity(name, list(actual.shape), float("inf"), float("inf"), against, problem)
     actual = actual.astype(np.float64)
+    expected = expected.astype(np.float64)
     both_nan = np.isnan(actual) & np.isnan(expected)
     with np.errstate(invalid="ignore"):
         diff = np.where(both_nan, 0.0, np.abs(actual - expected))
+        allowed = atol + rtol * np.where(both_nan, 0.0, np.abs(expected))
     if not np.isfinite(diff).all():
-        return OutputParity(name, list(actual.shape), float("inf"))
-    return OutputParity(name, list(actual.shape), float(diff.max()) if diff.size else 0.0)
+        return OutputParity(
+            name, list(actual.shape), float("inf"), float("inf"), against, "NaN or Inf"
+        )
+    if not diff.size:
+        return OutputParity(name, list(actual.shape), 0.0, 0.0, against)
+    return OutputParity(
+        name, list(actual.shape), float(diff.max()), float((diff / allowed).max()), against
+    )
+
+
+# A few float32 ulps: how far the inputs move to measure the reference's own sensitivity.
+PERTURBATION_ULPS = 4
+
+
+def perturbed(inputs: list[np.ndarray], seed: int) -> list[np.ndarray]:
+    """Float inputs moved by a few float32 ulps each (random sign); token ids unchanged."""
+    rng = np.random.default_rng(seed + 7)
+    moved = []
+    for x in inputs:
+        if x.dtype.kind != "f":
+            moved.append(x)
+            continue
+        step = np.spacing(np.abs(x).astype(np.float32)).astype(np.float64) * PERTURBATION_ULPS
+        moved.append((x + rng.choice([-1.0, 1.0], size=x.shape) * step).astype(x.dtype))
+    return moved
+
+
+def reference_sensitivity(
+    model: KerasModel, case: ParityCase, atol: float, rtol: float, seed: int = 0
+) -> float | None:
+    """The reference's own movement under a few-ulp input change, in units of the
+    tolerance (None when no input is a float: token ids cannot move by an ulp)."""
+    if not any(x.dtype.kind == "f" for x in case.inputs):
+        return None
+    moved, _ = run_reference(model, perturbed(case.inputs, seed), case.initial)
+    worst = 0.0
+    for before, after in zip(case.expected, moved, strict=False):
+        allowed = atol + rtol * np.abs(before)
+        with np.errstate(invalid="ignore"):
+            ratio = np.abs(after - before) / allowed
+        if ratio.size:
+            worst = max(worst, float(np.nanmax(ratio)))
+    return worst
+
+
+def stored_outputs(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Expected outputs a user's .npz may hold: ``output_0``... or ONNX output names
+    (every key that is not an input key)."""
+    return {
+        key: value
+        for key, value in arrays.items()
+        if not key.startswith(("input_", "arr_")) and value.dtype.kind in "fiub"
+    }

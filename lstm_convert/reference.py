@@ -12,19 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import keras_layouts
-from .activations import hard_sigmoid_slope, keras_activation_name
+from . import reference_layouts as own
 from .errors import UnsupportedModelError
-from .model import (
-    Call,
-    KerasModel,
-    Layer,
-    TensorRef,
-    call_inputs,
-    call_order,
-    constant_operand,
-)
-from .weightspec import IDENTITY_AT_INFERENCE, inner_layer_configs, weight_names
+from .model import Call, KerasModel, Layer, TensorRef, call_inputs, call_order
 
 Array = np.ndarray
 
@@ -46,8 +36,8 @@ class RefContext:
 
 
 def activation_fn(name: object, keras_major: int) -> Callable[[Array], Array]:
-    key = keras_activation_name(name)
-    slope = hard_sigmoid_slope(keras_major)
+    key = own.activation_key(name)
+    slope, offset = own.hard_sigmoid_parameters(keras_major)
     table: dict[str, Callable[[Array], Array]] = {
         "linear": lambda x: x,
         "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
@@ -60,7 +50,7 @@ def activation_fn(name: object, keras_major: int) -> Callable[[Array], Array]:
             1.0507009873554805
             * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0.0)))
         ),
-        "hard_sigmoid": lambda x: np.clip(slope * x + 0.5, 0.0, 1.0),
+        "hard_sigmoid": lambda x: np.clip(slope * x + offset, 0.0, 1.0),
         "exponential": np.exp,
         "swish": lambda x: x / (1.0 + np.exp(-x)),
         "silu": lambda x: x / (1.0 + np.exp(-x)),
@@ -165,30 +155,33 @@ def simple_rnn_cell(config: dict[str, Any], weights: list[Array], major: int):
     return units, 1, project, step
 
 
-def cudnn_lstm_cell(config: dict[str, Any], weights: list[Array], major: int):
-    # Keras loads CuDNNLSTM weights into LSTM by summing the two biases.
-    kernel, recurrent, input_bias, recurrent_bias = keras_layouts.cudnn_lstm(*weights)
-    canonical = {**config, "activation": "tanh", "recurrent_activation": "sigmoid"}
-    return lstm_cell(canonical, [kernel, recurrent, input_bias + recurrent_bias], major)
-
-
-def cudnn_gru_cell(config: dict[str, Any], weights: list[Array], major: int):
-    canonical = {
-        **config,
-        "activation": "tanh",
-        "recurrent_activation": "sigmoid",
-        "reset_after": True,
-    }
-    return gru_cell(canonical, list(keras_layouts.cudnn_gru(*weights)), major)
-
-
 CELLS = {
     "LSTM": lstm_cell,
     "GRU": gru_cell,
     "SimpleRNN": simple_rnn_cell,
-    "CuDNNLSTM": cudnn_lstm_cell,
-    "CuDNNGRU": cudnn_gru_cell,
+    "CuDNNLSTM": own.cudnn_lstm_cell,
+    "CuDNNGRU": own.cudnn_gru_cell,
 }
+KERAS1_CELLS = {"LSTM": own.keras1_lstm_cell, "GRU": own.keras1_gru_cell}
+# Per-gate array counts of Keras 1 layers (see reference_layouts).
+KERAS1_ARRAYS = {"LSTM": 12, "GRU": 9}
+
+
+def make_cell(
+    class_name: str,
+    config: dict[str, Any],
+    weights: list[Array],
+    major: int,
+    file_weights: list[Array] | None = None,
+):
+    """The cell for a layer: Keras 1 layers from the file's own per-gate arrays."""
+    if file_weights is not None and len(file_weights) == KERAS1_ARRAYS.get(class_name):
+        act = activation_fn(config.get("activation", "tanh"), major)
+        gate = activation_fn(config.get("recurrent_activation", "hard_sigmoid"), major)
+        return KERAS1_CELLS[class_name](config, file_weights, major, act, gate)
+    return CELLS[class_name](config, weights, major)
+
+
 STATE_LABELS = {
     "LSTM": ("h", "c"),
     "GRU": ("h",),
@@ -207,14 +200,16 @@ def run_rnn(
     major: int,
     initial: list[Array] | None = None,
     cell: Any = None,
+    file_weights: list[Array] | None = None,
 ) -> tuple[Array, Array, list[Array]]:
     """Keras's RNN loop. Returns (sequence in Keras order, last output, final states).
 
-    ``cell`` is a ready (units, n_states, project, step), e.g. a stack of cells."""
+    ``cell`` is a ready (units, n_states, project, step), e.g. a stack of cells; Keras 1
+    layers are computed from ``file_weights``, the file's own per-gate arrays."""
     if cell is None:
         if class_name not in CELLS:
             raise UnsupportedModelError(f"the reference has no recurrent layer {class_name}")
-        cell = CELLS[class_name](config, weights, major)
+        cell = make_cell(class_name, config, weights, major, file_weights)
     units, n_states, project, step = cell
     x = np.asarray(x, dtype=np.float64)
     if config.get("time_major"):
@@ -260,7 +255,7 @@ def rnn_layer_cells(config: dict[str, Any], weights: list[Array], major: int):
         family = CELL_CLASSES.get(entry["class_name"])
         if family is None:
             raise UnsupportedModelError(f"the reference has no cell {entry['class_name']}")
-        count = len(weight_names(family, entry["config"]) or [])
+        count = own.stored_weight_count(family, entry["config"])
         built.append(CELLS[family](entry["config"], weights[position : position + count], major))
         labels.append(STATE_LABELS[family])
         position += count
@@ -327,7 +322,14 @@ def ref_recurrent(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
     initial = given or _initial(ctx, layer.name, labels)
     mask = None if _keras3_drops_mask(ctx, call) else x.mask
     sequence, last, states = run_rnn(
-        layer.class_name, config, layer.weights, x.data, mask, ctx.keras_major, initial
+        layer.class_name,
+        config,
+        layer.weights,
+        x.data,
+        mask,
+        ctx.keras_major,
+        initial,
+        file_weights=layer.file_weights,
     )
     _record_final(ctx, layer.name, labels, states)
     out_mask = x.mask if config.get("return_sequences") else None
@@ -369,7 +371,9 @@ def ref_rnn(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> l
 def ref_bidirectional(
     ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
 ) -> list[Value]:
-    forward, backward = inner_layer_configs(layer.config)
+    (forward, fwd_weights), (backward, bwd_weights) = own.bidirectional_parts(
+        layer.config, layer.weights
+    )
     fwd_cfg = dict(forward["config"])
     bwd_cfg = dict(backward["config"])
     if "backward_layer" not in layer.config:
@@ -377,7 +381,6 @@ def ref_bidirectional(
     sequences = bool(fwd_cfg.get("return_sequences"))
     if sequences:  # Keras's Bidirectional forces zero outputs at masked steps
         fwd_cfg["zero_output_for_mask"] = bwd_cfg["zero_output_for_mask"] = True
-    n_forward = len(weight_names(forward["class_name"], forward["config"]) or [])
     x = inputs[0]
     if _keras3_drops_mask(ctx, call):
         x = Value(x.data, None)
@@ -389,7 +392,7 @@ def ref_bidirectional(
     f_seq, f_last, f_states = run_rnn(
         forward["class_name"],
         fwd_cfg,
-        layer.weights[:n_forward],
+        fwd_weights,
         x.data,
         x.mask,
         ctx.keras_major,
@@ -398,7 +401,7 @@ def ref_bidirectional(
     b_seq, b_last, b_states = run_rnn(
         backward["class_name"],
         bwd_cfg,
-        layer.weights[n_forward:],
+        bwd_weights,
         x.data,
         x.mask,
         ctx.keras_major,
@@ -426,7 +429,7 @@ def ref_bidirectional(
     return result
 
 
-@reference(*IDENTITY_AT_INFERENCE)
+@reference(*own.TRAINING_ONLY)
 def ref_identity(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     return [inputs[0]]
 
@@ -632,7 +635,7 @@ def ref_masking(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) 
 
 @reference("NotEqual")
 def ref_not_equal(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
-    other = inputs[1].data if len(inputs) > 1 else constant_operand(layer, call)
+    other = inputs[1].data if len(inputs) > 1 else own.compared_value(layer, call)
     return [Value(np.not_equal(inputs[0].data, other))]
 
 
@@ -653,8 +656,7 @@ def ref_merge(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) ->
         out = arrays[0]
         for other in arrays[1:]:
             out = fn(out, other)
-    masks = [v.mask for v in inputs if v.mask is not None]
-    mask = np.logical_and.reduce(masks) if masks else None
+    mask = own.merged_mask(kind, [v.mask for v in inputs], ctx.keras_major)
     if kind == "Concatenate" and layer.config.get("axis", -1) not in (-1, out.ndim - 1):
         mask = None
     return [Value(out, mask)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .api import ConvertResult, InspectResult
@@ -11,20 +12,27 @@ from .parity import ParityReport
 
 def print_parity(report: ParityReport, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"Parity ({report.source} inputs, tolerance {report.tolerance:g})")
+    title = f"Parity ({report.source} inputs, tolerance {report.describe_tolerance()})"
+    table = Table(title=escape(title))
     table.add_column("output")
+    table.add_column("against")
     table.add_column("shape")
     table.add_column("max abs error", justify="right")
     table.add_column("ok")
-    for out in report.outputs:
-        ok = out.max_abs_error <= report.tolerance
+    for out in report.outputs + report.expected:
+        verdict = "[green]yes[/]" if out.passed else "[red]NO[/]"
+        if out.problem:
+            verdict += f" ({escape(out.problem)})"
         table.add_row(
-            out.name,
+            escape(out.name),
+            out.against,
             "x".join(str(d) for d in out.shape),
             f"{out.max_abs_error:.2e}",
-            "[green]yes[/]" if ok else "[red]NO[/]",
+            verdict,
         )
     console.print(table)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
 
 
 def print_convert_result(result: ConvertResult, console: Console | None = None) -> None:

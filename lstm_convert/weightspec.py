@@ -52,6 +52,14 @@ def inner_layer_configs(config: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     return forward, backward
 
 
+def bidirectional_weights(config: dict[str, Any], weights: list) -> tuple[list, list]:
+    """A Bidirectional's flat weight list split into (forward, backward): Keras saves
+    the forward layer's weights first."""
+    forward, _ = inner_layer_configs(config)
+    count = len(weight_names(forward["class_name"], forward["config"]) or [])
+    return list(weights[:count]), list(weights[count:])
+
+
 def weight_names(class_name: str, config: dict[str, Any]) -> list[str] | None:
     """Names of the weights a layer stores, or None when the class is unknown to us."""
     if class_name in ("LSTM", "GRU", "SimpleRNN"):

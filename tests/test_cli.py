@@ -93,10 +93,11 @@ def test_debug_shows_the_traceback(runner, tmp_path):
     assert result.exception is not None
 
 
-def test_parity_mismatch_exits_1_and_writes_nothing(runner, tmp_path):
+def test_parity_mismatch_exits_1_and_writes_nothing(runner, tmp_path, monkeypatch):
     out = tmp_path / "seed.onnx"
-    # A tolerance of zero cannot be met by float32 arithmetic: the check must fail.
-    result = runner.invoke(app, ["convert", str(SEED), "-o", str(out), "--tolerance", "0"])
+    # A wrong gate order: a real mismatch, which the check must catch.
+    monkeypatch.setattr("lstm_convert.remap.KERAS_TO_ONNX_LSTM", (0, 1, 2, 3))
+    result = runner.invoke(app, ["convert", str(SEED), "-o", str(out)])
     assert result.exit_code == 1
     assert "differs from Keras" in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -144,7 +145,7 @@ def test_old_opset_is_refused(runner, tmp_path):
         app, ["convert", str(SEED), "-o", str(tmp_path / "x.onnx"), "--opset", "13"]
     )
     assert result.exit_code == 2
-    assert "opset 13" in result.stderr
+    assert "--opset must be between 14 and" in result.stderr
 
 
 def test_verify_an_existing_pair_on_user_inputs(runner, tmp_path):

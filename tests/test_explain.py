@@ -425,3 +425,32 @@ def test_layers_of_models_that_do_not_convert_come_from_their_converter(monkeypa
         assert exp.bias_max_diff == 0.0 and exp.kernel_max_diff == 0.0
     text = run_cli(str(fixture_path("bidir_lstm_concat")), "--width", "120").stdout
     assert "initializers (from the converter)" in text and "Note: the whole model" in text
+
+
+@pytest.mark.parametrize(
+    "target, wrong, fixture",
+    [
+        ("lstm_convert.remap.KERAS_TO_ONNX_LSTM", (0, 1, 2, 3), SAMPLES / "seed_lstm.h5"),
+        (
+            "lstm_convert.layers.gru.KERAS_TO_ONNX_GRU",
+            (1, 0, 2),
+            ROOT / "tests/fixtures/tfkeras/gru_basic.h5",
+        ),
+    ],
+)
+def test_a_wrong_permutation_turns_the_check_column_red(monkeypatch, target, wrong, fixture):
+    """The check is semantic: it must not locate slots with the remapper's constant.
+    Both the remapper and explain's own tables get the wrong permutation, as when the
+    shared constant itself is wrong."""
+    monkeypatch.setattr(target, wrong)
+    name = target.rsplit(".", 1)[1]
+    monkeypatch.setattr(f"lstm_convert.explanation.{name}", wrong)
+    result = explain(fixture)
+    exp = result.layers[0]
+    assert exp.bias_max_diff == 0.0  # the slot-by-slot check cannot see it...
+    assert exp.step_max_diff > 1e-3  # ...one step of ONNX's equations does
+    rendered = CliRunner().invoke(
+        app, ["explain", str(fixture)], env={**PLAIN_ENV, "COLUMNS": "200"}
+    )
+    assert "✗ step" in rendered.stdout
+    assert "✗ one ONNX step" in rendered.stdout

@@ -16,6 +16,8 @@ KERAS_TOLERANCE = 1e-5
 # Stateful fixtures stream chunks; mixed-precision ones are computed by Keras in float16.
 NOT_EXACT = ("stateful", "mixed_precision")
 MIXED_PRECISION_TOLERANCE = 2e-3
+# A few float32 ulps: what separates two float32 engines on outputs of several hundred.
+KERAS_RTOL = 1e-6
 
 
 def expected_fused_nodes(model) -> int:
@@ -62,7 +64,7 @@ def test_onnxruntime_matches_keras(entry, path):
     assert len(got) == len(expected)
     for actual, keras in zip(got, expected):
         assert actual.shape == keras.shape
-        np.testing.assert_allclose(actual, keras, rtol=0, atol=KERAS_TOLERANCE)
+        np.testing.assert_allclose(actual, keras, rtol=KERAS_RTOL, atol=KERAS_TOLERANCE)
 
 
 @pytest.mark.parametrize("entry, path", fixture_files(exclude=NOT_EXACT))
@@ -83,7 +85,7 @@ def test_numpy_reference_matches_keras(entry, path):
     expected = expected_arrays(entry, "output_")
     outputs, _ = run_reference(model, inputs)
     for ours, keras in zip(outputs, expected, strict=True):
-        np.testing.assert_allclose(ours, keras, rtol=0, atol=KERAS_TOLERANCE)
+        np.testing.assert_allclose(ours, keras, rtol=KERAS_RTOL, atol=KERAS_TOLERANCE)
 
 
 @pytest.mark.parametrize("entry, path", fixture_files(families=("stateful",)))

@@ -136,6 +136,9 @@ class Fixture:
     kind: str = "plain"  # plain | stateful | cudnn | weights_only | windows_paths
     equivalent: Callable | None = None  # cudnn: (ctx) -> plain keras model
     weight_scale: float = WEIGHT_SCALE  # std of the random weights
+    # (model, rng) -> None: reshapes the random weights after randomize (scaled heads,
+    # designed structure); every array still starts random.
+    shape_weights: Callable | None = None
 
 
 class Ctx:
@@ -2206,6 +2209,8 @@ def make_fixture(ctx: Ctx, fx: Fixture) -> dict:
     K.backend.clear_session()  # fresh default layer names: lstm, lstm_1, ...
     model = fx.build(ctx)
     randomize(model, rng, fx.weight_scale)
+    if fx.shape_weights is not None:
+        fx.shape_weights(model, rng)
     inputs = fx.inputs(rng)
     notes = [fx.notes] if fx.notes else []
 
@@ -2791,9 +2796,130 @@ def register_multi_head_attention() -> None:
     )
 
 
+# --------------------------------------------------------------------------
+# issue 13 (verdicts) and issue 11 (merged masks)
+# --------------------------------------------------------------------------
+
+CHAOS_VOCAB, CHAOS_STEPS, CHAOS_UNITS = 20, 40, 32
+
+
+def two_padded_token_inputs(rng: np.random.Generator) -> list[np.ndarray]:
+    """Two token inputs padded differently row by row, so AND and OR of masks differ."""
+    first = padded_tokens(rng, 20, 7)
+    second = padded_tokens(rng, 20, 7)[[1, 2, 0, 3]]
+    second[3, 2:5] = rng.integers(1, 20, size=3)  # row 3: first all padding, second not
+    return [first.astype("int32"), second.astype("int32")]
+
+
+def build_two_masked_concat(c):
+    a = c.Input((7,), dtype="int32")
+    b = c.Input((7,), dtype="int32")
+    ea = c.L.Embedding(20, 5, mask_zero=True)(a)
+    eb = c.L.Embedding(20, 5, mask_zero=True)(b)
+    return c.K.Model([a, b], c.L.LSTM(4)(c.L.Concatenate()([ea, eb])))
+
+
+def build_bigru_regression(c):
+    inp = c.Input((20, 8))
+    h = c.L.Bidirectional(c.L.GRU(16))(inp)
+    return c.K.Model(inp, c.L.Dense(1)(h))
+
+
+def scale_head(model, rng) -> None:
+    """A regression head whose outputs are several hundred (like house prices)."""
+    head = model.layers[-1]
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 400.0, bias * 400.0 + 600.0])
+
+
+def build_chaotic_char_lstm(c):
+    """Char-LSTM on one-hot characters. A bump detector (two Dense layers) sees whether a
+    step looks like a one-hot vector (its values sum to 1); where it does, it shuts the
+    forget gate and opens the input and output gates, so the cell follows the current
+    character and the state stays stable. Standard-normal inputs almost never sum to 1:
+    there the large recurrent weights drive the LSTM, which is chaotic."""
+    inp = c.Input((CHAOS_STEPS, CHAOS_VOCAB))
+    near_one = c.L.Dense(3, activation="relu")(inp)
+    bump = c.L.Dense(1)(near_one)
+    x = c.L.Concatenate()([inp, bump])
+    h = c.L.LSTM(CHAOS_UNITS)(x)
+    return c.K.Model(inp, c.L.Dense(CHAOS_VOCAB, activation="softmax")(h))
+
+
+def chaotic_weights(model, rng) -> None:
+    near_one, bump, lstm, _head = [layer for layer in model.layers if layer.get_weights()]
+    near_one.set_weights(
+        [np.ones((CHAOS_VOCAB, 3), "float32"), np.array([-0.9, -1.0, -1.1], "float32")]
+    )
+    bump.set_weights([np.array([[1.0], [-2.0], [1.0]], "float32"), np.zeros(1, "float32")])
+    u = CHAOS_UNITS
+    kernel = np.zeros((CHAOS_VOCAB + 1, 4 * u), "float32")
+    kernel[:CHAOS_VOCAB, 2 * u : 3 * u] = rng.choice([-30.0, 30.0], size=(CHAOS_VOCAB, u))
+    kernel[CHAOS_VOCAB, :u] = 300.0  # input gate opens on a one-hot step
+    kernel[CHAOS_VOCAB, u : 2 * u] = -300.0  # forget gate shuts
+    kernel[CHAOS_VOCAB, 3 * u :] = 300.0  # output gate opens
+    recurrent = rng.normal(0.0, 3.0, size=(u, 4 * u)).astype("float32")
+    bias = rng.normal(0.0, 0.1, size=4 * u).astype("float32")
+    lstm.set_weights([kernel, recurrent, bias])  # the head keeps its random weights
+
+
+def one_hot_chars(batch: int = 8) -> Callable:
+    def make(rng: np.random.Generator) -> list[np.ndarray]:
+        ids = rng.integers(0, CHAOS_VOCAB, size=(batch, CHAOS_STEPS))
+        return [np.eye(CHAOS_VOCAB, dtype="float32")[ids]]
+
+    return make
+
+
+def register_verdicts() -> None:
+    add(
+        Fixture(
+            "masked_two_inputs_concat",
+            "masked",
+            "functional",
+            build_two_masked_concat,
+            two_padded_token_inputs,
+            {"mask": "two mask_zero Embeddings, Concatenate, LSTM"},
+            notes=(
+                "Merged masks: Keras 3 ORs them (its config traces NotEqual, ExpandDims, "
+                "ZerosLike, LogicalOr, a bool Concatenate and Any into op layers feeding "
+                "the LSTM's mask); tf.keras ANDs them."
+            ),
+        )
+    )
+    add(
+        Fixture(
+            "regression_bigru_large",
+            "verdicts",
+            "functional",
+            build_bigru_regression,
+            floats(4, 20, 8),
+            {"outputs": "about 100 to 1000"},
+            notes="Regression head scaled up: outputs of several hundred (issue 13).",
+            shape_weights=scale_head,
+        )
+    )
+    add(
+        Fixture(
+            "chaotic_char_lstm",
+            "verdicts",
+            "functional",
+            build_chaotic_char_lstm,
+            one_hot_chars(),
+            {"inputs": "one-hot characters (representative); chaotic on standard-normal"},
+            notes=(
+                "Designed weights (random signs, random recurrent N(0, 3), random head): "
+                "stable on one-hot inputs, chaotic on standard-normal ones (issue 13)."
+            ),
+            shape_weights=chaotic_weights,
+        )
+    )
+
+
 def register_all() -> None:
     if REGISTRY:
         return
+    register_verdicts()
     register_lstm()
     register_gru()
     register_simplernn()

@@ -15,7 +15,7 @@ from ..errors import UnsupportedModelError
 from ..model import KerasModel, TensorRef, call_inputs, call_order
 from . import serialize
 from .builder import BATCH, GraphBuilder, Tensor
-from .context import MIN_OPSET, ConvertOptions, ExportContext, LayerReport, StateIO
+from .context import ConvertOptions, ExportContext, LayerReport, StateIO
 
 
 @dataclass
@@ -175,8 +175,10 @@ def mixed_precision_policy(model: KerasModel) -> str | None:
 
 
 def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
-    if options.opset < MIN_OPSET:
-        raise UnsupportedModelError(f"opset {options.opset} is too old: use {MIN_OPSET} or newer")
+    from ..options import check_bias_split, check_opset
+
+    check_bias_split(options.bias_split)
+    check_opset(options.opset)
     builder = GraphBuilder(opset=options.opset)
     ctx = ExportContext(builder, options, model.source.keras_major)
     inputs = input_tensors(builder, model)

@@ -8,7 +8,7 @@ from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
-from ..weightspec import inner_layer_configs, weight_names
+from ..weightspec import bidirectional_weights, inner_layer_configs
 from .mask_pack import unpack
 from .recurrent import (
     CellSpec,
@@ -219,10 +219,10 @@ def convert_bidirectional(
     # Keras lets the wrapped layer itself run backwards; the backward copy then runs forwards.
     swap = bool(fwd_cfg.get("go_backwards"))
 
-    n_forward = len(weight_names(forward["class_name"], fwd_cfg) or [])
+    fwd_weights, bwd_weights = bidirectional_weights(config, layer.weights)
     specs = [
-        build_spec(layer.name, forward["class_name"], fwd_cfg, layer.weights[:n_forward], ctx),
-        build_spec(layer.name, backward["class_name"], bwd_cfg, layer.weights[n_forward:], ctx),
+        build_spec(layer.name, forward["class_name"], fwd_cfg, fwd_weights, ctx),
+        build_spec(layer.name, backward["class_name"], bwd_cfg, bwd_weights, ctx),
     ]
     packing = None
     if x.mask is not None:

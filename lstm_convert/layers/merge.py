@@ -23,13 +23,21 @@ def broadcast_shape(layer: Layer, inputs: list[Tensor]) -> tuple:
 
 
 def merged_mask(ctx: ExportContext, layer: Layer, inputs: list[Tensor]) -> str | None:
-    """Keras merges masks with a logical AND; inputs without a mask count as all-valid."""
+    """A merge layer's output mask, per Keras generation.
+
+    tf.keras (and Keras 1/2) AND the masks that exist. Keras 3 ORs them; its Concatenate
+    counts an unmasked input as all-valid (so the result is all-valid, i.e. no mask), and
+    its other merges drop the mask unless every input has one.
+    """
     masks = [t.mask for t in inputs if t.mask is not None]
     if not masks:
         return None
+    if ctx.keras_major >= 3 and len(masks) < len(inputs):
+        return None
+    op = "Or" if ctx.keras_major >= 3 else "And"
     mask = masks[0]
     for other in masks[1:]:
-        mask = ctx.builder.op("And", [mask, other], f"{layer.name}_mask")
+        mask = ctx.builder.op(op, [mask, other], f"{layer.name}_mask")
     return mask
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import RecurrentActivation, activation_attributes
-from ..errors import UnsupportedModelError, WeightsError
+from ..errors import ConfigError, UnsupportedModelError, WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer, TensorRef
@@ -89,8 +89,8 @@ def expect_weights(layer_name: str, weights: list, shapes: list[tuple[int, ...]]
 
 def units_of(layer_name: str, config: dict[str, Any]) -> int:
     units = config.get("units", config.get("output_dim"))
-    if not isinstance(units, int) or units <= 0:
-        raise UnsupportedModelError(f"layer {layer_name!r} has an invalid units value {units!r}")
+    if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+        raise ConfigError(f"layer {layer_name!r} has an invalid units value {units!r:.40}")
     return units
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InputFileError, UnsupportedModelError
+from ..errors import ConfigError, UnsupportedModelError
 from ..model import Call, KerasModel, Layer, SourceInfo, TensorRef, check_dim
 from ..weightspec import MODEL_CLASSES
 
@@ -20,18 +20,28 @@ def check_depth(obj: Any, limit: int = MAX_CONFIG_DEPTH) -> None:
     while stack:
         item, depth = stack.pop()
         if depth > limit:
-            raise InputFileError(f"model config is nested deeper than {limit} levels")
+            raise ConfigError(f"model config is nested deeper than {limit} levels")
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
 
 
+# What walking a JSON value of the wrong shape raises (a number where a list belongs, a
+# list where a dict belongs). Raised while the file's config is read, they are the
+# config's fault; everywhere else they are bugs.
+WRONG_SHAPE = (TypeError, IndexError, AttributeError, KeyError, ValueError)
+
+
 def parse_model_config(model_config: Any, source: SourceInfo) -> KerasModel:
     check_depth(model_config)
     if not isinstance(model_config, dict) or "class_name" not in model_config:
-        raise InputFileError("model config is not a Keras model description")
-    return _parse_model(model_config, source)
+        raise ConfigError("model config is not a Keras model description")
+    try:
+        return _parse_model(model_config, source)
+    except WRONG_SHAPE as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ConfigError(f"model config is malformed ({exc.__class__.__name__}: {first})") from exc
 
 
 def _parse_model(entry: dict[str, Any], source: SourceInfo) -> KerasModel:
@@ -83,16 +93,16 @@ def _batch_shape_of(config: dict[str, Any]) -> list[Any] | None:
 def _entry_name(entry: dict[str, Any]) -> str:
     name = entry.get("name") or entry.get("config", {}).get("name")
     if not isinstance(name, str) or not name:
-        raise InputFileError("a layer in the model config has no name")
+        raise ConfigError("a layer in the model config has no name")
     return name
 
 
 def _make_layer(entry: dict[str, Any], source: SourceInfo) -> Layer:
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
-        raise InputFileError("a layer entry in the model config is malformed")
+        raise ConfigError("a layer entry in the model config is malformed")
     class_name = entry.get("class_name")
     if not isinstance(class_name, str):
-        raise InputFileError("a layer entry in the model config has no class_name")
+        raise ConfigError("a layer entry in the model config has no class_name")
     name = _entry_name(entry)
     layer = Layer(name=name, class_name=class_name, config=entry["config"])
     layer.op_layer = source.keras_major >= 3 and _is_operation(entry)
@@ -126,9 +136,9 @@ def _parse_sequential(config: Any, source: SourceInfo) -> KerasModel:
         name = config.get("name", "sequential")
         build_shape = config.get("build_input_shape")
     else:
-        raise InputFileError("Sequential config is malformed")
+        raise ConfigError("Sequential config is malformed")
     if not isinstance(entries, list) or not entries:
-        raise InputFileError("Sequential model has no layers")
+        raise ConfigError("Sequential model has no layers")
 
     layers: list[Layer] = []
     input_layer: Layer | None = None
@@ -139,12 +149,12 @@ def _parse_sequential(config: Any, source: SourceInfo) -> KerasModel:
                 raise UnsupportedModelError("Sequential model with an InputLayer after layers")
             shape = _batch_shape_of(layer.config)
             if shape is None:
-                raise InputFileError(f"InputLayer {layer.name!r} has no shape")
+                raise ConfigError(f"InputLayer {layer.name!r} has no shape")
             input_layer = _input_layer(layer.name, shape, layer.config.get("dtype"))
             continue
         layers.append(layer)
     if not layers:
-        raise InputFileError("Sequential model has no layers")
+        raise ConfigError("Sequential model has no layers")
 
     if input_layer is None:
         first = layers[0]
@@ -201,10 +211,19 @@ def _keras3_kwarg(value: Any) -> Any:
     return refs
 
 
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _ref(item: Any) -> TensorRef:
-    if not isinstance(item, (list, tuple)) or len(item) < 3 or not isinstance(item[0], str):
-        raise InputFileError(f"malformed tensor reference in model config: {item!r:.80}")
-    return TensorRef(item[0], int(item[1]), int(item[2]))
+    if (
+        not isinstance(item, (list, tuple))
+        or len(item) < 3
+        or not isinstance(item[0], str)
+        or not (_is_index(item[1]) and _is_index(item[2]))
+    ):
+        raise ConfigError(f"malformed tensor reference in model config: {item!r:.80}")
+    return TensorRef(item[0], item[1], item[2])
 
 
 def _parse_calls(entry: dict[str, Any]) -> list[Call]:
@@ -231,7 +250,7 @@ def _parse_calls(entry: dict[str, Any]) -> list[Call]:
                     kwargs.update({k: _keras2_kwarg(v) for k, v in item[3].items()})
             calls.append(Call(inputs=inputs, kwargs=kwargs))
         else:
-            raise InputFileError("malformed inbound_nodes in model config")
+            raise ConfigError("malformed inbound_nodes in model config")
     return calls
 
 
@@ -272,7 +291,7 @@ def _ref_list(value: Any) -> list[TensorRef]:
     if isinstance(value, dict):  # Keras 3 dict inputs/outputs
         value = list(value.values())
     if not isinstance(value, list) or not value:
-        raise InputFileError("Functional model config lists no inputs or outputs")
+        raise ConfigError("Functional model config lists no inputs or outputs")
     if isinstance(value[0], str):  # Keras 3 writes a single tensor flat
         return [_ref(value)]
     return [_ref(item) for item in value]
@@ -305,21 +324,21 @@ def _skip_nested_first_nodes(model: KerasModel) -> None:
 
 def _parse_functional(config: Any, source: SourceInfo) -> KerasModel:
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-        raise InputFileError("Functional config is malformed")
+        raise ConfigError("Functional config is malformed")
     layers = []
     for entry in config["layers"]:
         layer = _make_layer(entry, source)
         if layer.class_name == "InputLayer":
             shape = _batch_shape_of(layer.config)
             if shape is None:
-                raise InputFileError(f"InputLayer {layer.name!r} has no shape")
+                raise ConfigError(f"InputLayer {layer.name!r} has no shape")
             layer = _input_layer(layer.name, shape, layer.config.get("dtype"))
         else:
             layer.calls = _parse_calls(entry)
         layers.append(layer)
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
-        raise InputFileError("model config has duplicate layer names")
+        raise ConfigError("model config has duplicate layer names")
     model = KerasModel(
         name=config.get("name", "model"),
         class_name="Functional",
@@ -333,5 +352,5 @@ def _parse_functional(config: Any, source: SourceInfo) -> KerasModel:
     known = set(names)
     for ref in model.inputs + model.outputs:
         if ref.layer not in known:
-            raise InputFileError(f"model config refers to unknown layer {ref.layer!r}")
+            raise ConfigError(f"model config refers to unknown layer {ref.layer!r}")
     return model

@@ -20,7 +20,7 @@ import select
 import signal
 import time
 
-from ..errors import ConvertError, InputFileError
+from ..errors import ConvertError, InputFileError, read_error
 
 DEFAULT_TIMEOUT = float(os.environ.get("LSTM_CONVERT_READ_TIMEOUT", "30"))
 _OK = b"ok"
@@ -50,7 +50,9 @@ def probe(path: str, config_path: str | None, timeout: float | None = None) -> N
         except ConvertError as exc:
             payload = pickle.dumps(exc)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as data
-            payload = pickle.dumps(InputFileError(_describe(path, exc)))
+            # The same verdict the parent's reading boundary gives: h5py/zip/json errors
+            # are the file's, anything else is a bug in the reader.
+            payload = pickle.dumps(read_error(path, "damaged or not a Keras model", exc))
         try:
             os.write(write_end, payload)
         finally:
@@ -102,9 +104,3 @@ def _collect(read_end: int, pid: int, timeout: float, path: str) -> bytes:
         code = os.waitstatus_to_exitcode(status)
         raise InputFileError(f"{path}: the HDF5 library crashed reading it (exit {code})")
     return payload
-
-
-def _describe(path: str, exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    detail = f"{exc.__class__.__name__}: {text[0][:200]}" if text else exc.__class__.__name__
-    return f"{path}: damaged or not a Keras model ({detail})"

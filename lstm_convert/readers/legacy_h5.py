@@ -53,10 +53,13 @@ def read_indexed_weights(weights_root: Any, model: KerasModel, budget: WeightBud
             if weight_name not in group:
                 raise WeightsError(f"layer {layer.name!r} lists weight {weight_name!r} not found")
             arrays.append(budget.read(group[weight_name]))
+        file_arrays = arrays
         if keras1:
             arrays = keras1_format.regroup_weights(layer, arrays)
             names = names if len(names) == len(arrays) else ["kernel", "recurrent_kernel", "bias"]
         assign_weights(layer, arrays, names)
+        if arrays is not file_arrays:
+            layer.file_weights = file_arrays
 
 
 def _looks_like_keras1(model_config: Any) -> bool:

@@ -1,0 +1,65 @@
+"""Options are checked once, up front, in the API as in the CLI (exit 2 when wrong)."""
+
+from __future__ import annotations
+
+import math
+
+from .errors import OptionError
+from .export.context import MIN_OPSET
+from .remap import BIAS_SPLITS
+
+# The parity check accepts |onnx - keras| <= atol + rtol * |keras|, as np.allclose does.
+DEFAULT_ATOL = 1e-4
+DEFAULT_RTOL = 1e-5
+
+
+def max_opset() -> int:
+    """The newest ONNX opset the installed onnx package knows."""
+    import onnx.defs
+
+    return int(onnx.defs.onnx_opset_version())
+
+
+def check_bias_split(bias_split: object) -> None:
+    if bias_split not in BIAS_SPLITS:
+        raise OptionError(
+            f"--bias-split must be one of {', '.join(BIAS_SPLITS)}, not {bias_split!r:.40}"
+        )
+
+
+def check_opset(opset: object) -> None:
+    newest = max_opset()
+    if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= newest:
+        import onnx
+
+        raise OptionError(
+            f"--opset must be between {MIN_OPSET} and {newest} (the newest the installed "
+            f"onnx {onnx.__version__} supports), not {opset!r:.40}"
+        )
+
+
+def check_tolerance(value: object, name: str) -> float:
+    """A tolerance must be a finite number > 0 (atol) or >= 0 (rtol)."""
+    allow_zero = name == "--rtol"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise OptionError(f"{name} must be a number, not {value!r:.40}") from None
+    if isinstance(value, bool) or not math.isfinite(number) or number < 0:
+        raise OptionError(f"{name} must be finite and positive, not {value!r:.40}")
+    if number == 0 and not allow_zero:
+        raise OptionError(f"{name} must be greater than 0")
+    return number
+
+
+def check_options(
+    bias_split: object = "wb",
+    opset: object = None,
+    atol: object = DEFAULT_ATOL,
+    rtol: object = DEFAULT_RTOL,
+) -> tuple[float, float]:
+    """Validate every option; returns (atol, rtol) as floats."""
+    check_bias_split(bias_split)
+    if opset is not None:
+        check_opset(opset)
+    return check_tolerance(atol, "--atol"), check_tolerance(rtol, "--rtol")
