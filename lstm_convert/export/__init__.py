@@ -11,7 +11,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from .. import __version__
-from ..errors import UnsupportedModelError
+from ..errors import ConfigError, UnsupportedModelError
 from ..model import KerasModel, TensorRef, call_inputs, call_order
 from . import serialize
 from .builder import BATCH, GraphBuilder, Tensor
@@ -98,6 +98,8 @@ def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> li
             raise UnsupportedModelError(
                 f"layer {layer.name!r} consumes a tensor that no layer produces: {missing}"
             ) from None
+        if not args:  # every layer call in a Keras config names at least one tensor
+            raise ConfigError(f"layer {layer.name!r} is called on no tensor in the model config")
         mask_ref = call.kwargs.get("mask")
         if isinstance(mask_ref, TensorRef) and args:
             # An explicit mask (e.g. Keras 3's NotEqual op layer, or a bool Input)
