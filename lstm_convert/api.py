@@ -32,6 +32,7 @@ from .parity import (
 )
 from .readers import read_model
 from .readers.guard import probe
+from .threads import with_threads
 from .weightspec import weight_names
 
 
@@ -136,6 +137,7 @@ def build_onnx(model: KerasModel, options: ConvertOptions) -> ExportResult:
         return export_model(model, options)
 
 
+@with_threads
 def convert(
     input_path: str | Path,
     output_path: str | Path | None = None,
@@ -156,7 +158,9 @@ def convert(
 
     ``config_path`` pairs a weights-only file with its architecture. ``external_data``
     stores the weights in ``<output>.data``; it switches on by itself when the weights
-    would exceed ``external_data_threshold`` bytes. Raises a
+    would exceed ``external_data_threshold`` bytes. ``threads=N`` limits NumPy's BLAS
+    and onnxruntime to N threads for this call (default: every core, or
+    ``$LSTM_CONVERT_THREADS``). Raises a
     :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
     mismatch (:class:`ParityError`) no output file is left behind.
     """
@@ -217,6 +221,7 @@ def convert(
     return result
 
 
+@with_threads
 def verify(
     keras_path: str | Path,
     onnx_path: str | Path,
@@ -227,7 +232,9 @@ def verify(
     allow_nonfinite: bool = False,
     config_path: str | Path | None = None,
 ) -> ParityReport:
-    """Check an existing Keras/ONNX pair, on the user's inputs (.npz) when given."""
+    """Check an existing Keras/ONNX pair, on the user's inputs (.npz) when given.
+
+    ``threads=N`` limits NumPy's BLAS and onnxruntime to N threads for this call."""
     import onnx
 
     model = load(keras_path, allow_nonfinite, config_path)

@@ -18,6 +18,7 @@ import typer
 
 from . import __version__
 from .errors import ConvertError
+from .threads import limited
 
 EXIT_INTERNAL = 3
 
@@ -90,6 +91,15 @@ ConfigOption = Annotated[
         "--config",
         help="Architecture JSON (model.to_json() or a .keras config.json) for a weights-only "
         "file written by save_weights (.h5 or .weights.h5).",
+    ),
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="Threads for NumPy's BLAS and onnxruntime (also $LSTM_CONVERT_THREADS).",
+        show_default="every CPU",
     ),
 ]
 JsonOption = Annotated[
@@ -187,6 +197,7 @@ def convert(
         ),
     ] = False,
     config: ConfigOption = None,
+    threads: ThreadsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -194,7 +205,8 @@ def convert(
 
     Example: lstm-convert convert samples/seed_lstm.h5 -o seed_lstm.onnx
     """
-    with reported_errors(debug):
+    # limited() acts before NumPy is imported: BLAS sizes its pool when it is loaded.
+    with reported_errors(debug), limited(threads):
         from .api import convert as api_convert
 
         result = api_convert(
@@ -237,11 +249,12 @@ def verify(
     ] = None,
     tolerance: Annotated[float, typer.Option(help="Largest absolute difference accepted.")] = 1e-4,
     config: ConfigOption = None,
+    threads: ThreadsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Check an existing Keras/ONNX pair against the NumPy reference of Keras."""
-    with reported_errors(debug):
+    with reported_errors(debug), limited(threads):
         from .api import verify as api_verify
 
         report = api_verify(

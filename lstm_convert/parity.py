@@ -11,6 +11,7 @@ from .errors import InputFileError
 from .export.context import StateIO
 from .model import KerasModel
 from .reference import run_reference
+from .threads import session_threads
 
 DEFAULT_TOLERANCE = 1e-4
 # The built-in check needs a small batch only; a model fixing enormous shapes is refused
@@ -140,13 +141,23 @@ def load_inputs(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
     return result
 
 
-def run_onnx(model_source: bytes | str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+def run_onnx(
+    model_source: bytes | str, feeds: dict[str, np.ndarray], threads: int | None = None
+) -> list[np.ndarray]:
+    """One run of a fresh session, with ``threads`` intra-op threads (None: the process's
+    budget, see :mod:`lstm_convert.threads`, else onnxruntime's default of every core)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    # One run per session: prepacking the weights would only cost time and memory.
+    # One run per session: prepacking the weights would only cost time and memory, and
+    # threads spinning after the run would only take the CPU from other workers.
     options.add_session_config_entry("session.disable_prepacking", "1")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    threads = threads if threads is not None else session_threads()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
     session = ort.InferenceSession(model_source, options, providers=["CPUExecutionProvider"])
     return session.run(None, feeds)
 
