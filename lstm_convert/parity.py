@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .check_budget import DEFAULT_BATCH, DEFAULT_STEPS, size_check
 from .errors import InputFileError
 from .export.context import StateIO
 from .model import KerasModel
@@ -17,8 +18,6 @@ DEFAULT_TOLERANCE = 1e-4
 # The built-in check needs a small batch only; a model fixing enormous shapes is refused
 # rather than allocated (pass --no-verify, or verify on your own --inputs).
 MAX_PARITY_VALUES = 2**24
-DEFAULT_BATCH = 4
-DEFAULT_STEPS = 7
 
 
 @dataclass
@@ -82,14 +81,22 @@ def _masking_value(model: KerasModel) -> float | None:
 
 
 def random_inputs(
-    model: KerasModel, seed: int = 0, batch: int = DEFAULT_BATCH, steps: int = DEFAULT_STEPS
+    model: KerasModel, seed: int = 0, batch: int | None = None, steps: int | None = None
 ) -> list[np.ndarray]:
-    """Seeded inputs matching the model's input shapes (token ids for Embedding inputs)."""
+    """Seeded inputs matching the model's input shapes (token ids for Embedding inputs).
+
+    Without ``batch`` and ``steps`` they are sized to the model, within the check's memory
+    and time budget (:mod:`lstm_convert.check_budget`); past it, InputFileError.
+    """
     rng = np.random.default_rng(seed)
+    batch_shapes = [list(model.layer(ref.layer).config["batch_shape"]) for ref in model.inputs]
+    if batch is None and steps is None:
+        sized = size_check(model, batch_shapes)
+        batch, steps = sized.batch, sized.steps
+    batch, steps = batch or DEFAULT_BATCH, steps or DEFAULT_STEPS
     arrays = []
-    for ref in model.inputs:
+    for ref, shape in zip(model.inputs, batch_shapes, strict=True):
         config = model.layer(ref.layer).config
-        shape = list(config["batch_shape"])
         shape[0] = shape[0] if isinstance(shape[0], int) else batch
         shape = [d if isinstance(d, int) else steps for d in shape]
         if int(np.prod(shape, dtype=np.float64)) > MAX_PARITY_VALUES:
