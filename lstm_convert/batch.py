@@ -294,9 +294,10 @@ class _Worker:
     A thread per worker turns its output into events on the pool's queue.
     """
 
-    def __init__(self, events: queue.Queue, threads: int) -> None:
+    def __init__(self, events: queue.Queue, threads: int, supervised: bool = False) -> None:
+        code = f"from lstm_convert.batch import _worker_main; _worker_main({supervised!r})"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from lstm_convert.batch import _worker_main; _worker_main()"],
+            [sys.executable, "-c", code],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_worker_env(threads),
@@ -413,7 +414,7 @@ class _Pool:
             if not tasks and not busy:
                 break
             while tasks and len(self.workers) < min(self.jobs, busy + len(tasks)):
-                self.workers.append(_Worker(self.events, self.threads))
+                self.workers.append(_Worker(self.events, self.threads, self.timeout is not None))
             for worker in self.workers:
                 if worker.ready and worker.task is None and tasks:
                     worker.start_task(tasks.popleft(), self.options, self.timeout)
@@ -436,7 +437,7 @@ class _Pool:
     def prestart(self, count: int) -> None:
         """Start workers now, so they boot while the caller does other work."""
         while len(self.workers) < min(self.jobs, count):
-            self.workers.append(_Worker(self.events, self.threads))
+            self.workers.append(_Worker(self.events, self.threads, self.timeout is not None))
 
     def _next_event(self, tasks: deque) -> None:
         deadlines = [w.deadline for w in self.workers if w.deadline is not None]
@@ -523,11 +524,14 @@ def _remove_partial(output: str) -> None:
                 leftover.unlink()
 
 
-def _worker_main() -> None:
+def _worker_main(supervised: bool = False) -> None:
     """A worker: import the converter once, then convert files until told to stop.
 
     Messages come as pickles on stdin and go back as pickles on the original stdout; the
     worker's own fd 1 is pointed at stderr so nothing a library prints can corrupt them.
+    ``supervised``: the pool kills this worker when a file runs past its timeout, so the
+    HDF5 read probe (a fork and a rehearsed read per file, see ``readers/guard.py``) would
+    only repeat that protection; it is skipped.
     """
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
@@ -535,7 +539,10 @@ def _worker_main() -> None:
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     from . import api
+    from .readers import guard
 
+    if supervised:
+        guard.supervised()
     _preload()
     crash_name = os.environ.get(CRASH_HOOK)
 
