@@ -208,6 +208,25 @@ def alternate(models: Path, out_root: Path, repeats: int) -> dict[int, list[floa
     return times
 
 
+def phases(models: Path, out_root: Path, repeats: int) -> dict[int, list[float]]:
+    """The conversion phase alone: from the first finished file to the last, in-process
+    ``convert_many``, so worker start-up is left out (it is paid once per batch)."""
+    from lstm_convert.batch import convert_many
+
+    times: dict[int, list[float]] = {2: [], 1: []}
+    for repeat in range(repeats):
+        for jobs in (2, 1) if repeat % 2 == 0 else (1, 2):
+            finished: list[float] = []
+            convert_many(
+                [models],
+                out_root / f"p{jobs}-{repeat}",
+                jobs=jobs,
+                progress=lambda done, total, r, f=finished: f.append(time.perf_counter()),
+            )
+            times[jobs].append(finished[-1] - finished[1])  # [0] is the (0, total) call
+    return times
+
+
 LOOP = (
     'i=0; for f in "$@"; do i=$((i+1)); python -m lstm_convert convert "$f" -o "$OUT/$i.onnx"; done'
 )
@@ -270,6 +289,7 @@ def main() -> None:
         cli_batch(bigs, work / "warm-big", 2)
         big_times = alternate(bigs, work / "out-big", args.repeats)
         small_times = alternate(small, work / "out-small", args.repeats)
+        small_phase = phases(small, work / "out-phase", args.repeats)
         loops = [convert_loop(files, work / f"loop-{i}") for i in range(args.loops)]
         costs = [] if args.skip_fixed else fixed_costs(files[0], 5)
     after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -285,6 +305,8 @@ def main() -> None:
     row, big_ratio = ratio_row(f"{BIG_COPIES} x {BIG_MODEL} ({big_mb:.0f} MB)", big_times)
     print(row)
     row, small_ratio = ratio_row(f"{n} small fixtures ({size / 1024:.0f} KiB)", small_times)
+    print(row)
+    row, _ = ratio_row(f"{n} small fixtures, conversion phase only (context)", small_phase)
     print(row)
     loop = statistics.median(loops)
     best_batch = statistics.median(small_times[2])  # --jobs 2: the default on 2 CPUs
