@@ -37,7 +37,8 @@ STEP_SECONDS = 30e-6  # Python and NumPy overhead of one recurrent step
 BYTES_PER_SECOND = 4e9  # reading weights in a matmul (memory bound at small batch)
 ELEMENTS_PER_SECOND = 1e8  # elementwise work on every tensor the reference makes
 COMPARE_BYTES = 32  # per output value: onnxruntime's result and the comparison's temporaries
-RECURRENT = {"LSTM": 4, "CuDNNLSTM": 4, "GRU": 3, "CuDNNGRU": 3, "SimpleRNN": 1}
+# Gate blocks per recurrent class (RNN(cell): counted as the widest, an LSTM cell).
+RECURRENT = {"LSTM": 4, "CuDNNLSTM": 4, "GRU": 3, "CuDNNGRU": 3, "SimpleRNN": 1, "RNN": 4}
 NESTED = ("Sequential", "Functional", "Model")
 
 Shape = tuple[int, ...]
@@ -124,6 +125,10 @@ def _recurrent_class(class_name: str, config: dict[str, Any]) -> bool:
 
 
 def _units(config: dict[str, Any]) -> int:
+    cell = config.get("cell")
+    if isinstance(cell, dict):  # RNN(cell): the (last) cell's units
+        cells = cell.get("config", {}).get("cells") or [cell]
+        config = cells[-1].get("config", {}) if isinstance(cells[-1], dict) else {}
     return int(config.get("units", config.get("output_dim", 1)) or 1)
 
 
