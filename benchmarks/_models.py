@@ -29,6 +29,8 @@ DEFAULT_KERAS_PYTHON = "/tmp/keras-venv/bin/python"
 SPECS: dict[str, dict] = {
     # Issue 8's model: two LSTM(768) over 512 features, 8.7 M parameters (35 MB).
     "lstm2x768": {"kind": "stacked_lstm", "features": 512, "units": 768, "rev": 1},
+    # Issue 17's large point: two LSTM(2048) over 1024 features, 58.7 M parameters (235 MB).
+    "lstm2x2048": {"kind": "stacked_lstm", "features": 1024, "units": 2048, "rev": 1},
     # Issue 4's masked text classifier and the same model without the mask.
     "text_masked": {"kind": "text", "vocab": 5000, "embed": 128, "units": 128, "mask": True},
     "text_unmasked": {"kind": "text", "vocab": 5000, "embed": 128, "units": 128, "mask": False},

@@ -41,6 +41,7 @@ from .parity import (
 )
 from .readers import read_model
 from .readers.guard import probe
+from .threads import with_threads
 from .weightspec import weight_names
 
 
@@ -153,6 +154,7 @@ def build_onnx(model: KerasModel, options: ConvertOptions) -> ExportResult:
     return export_model(model, options)
 
 
+@with_threads
 def convert(
     input_path: str | Path,
     output_path: str | Path | None = None,
@@ -178,7 +180,9 @@ def convert(
     older name of ``atol``) on seeded random inputs, or on the arrays of ``inputs`` (an
     .npz, keyed as for :func:`verify`). ``config_path`` pairs a weights-only file with its
     architecture. ``external_data`` stores the weights in ``<output>.data``; it switches
-    on by itself when the weights would exceed ``external_data_threshold`` bytes. Raises
+    on by itself when the weights would exceed ``external_data_threshold`` bytes.
+    ``threads=N`` limits NumPy's BLAS and onnxruntime to N threads for this call
+    (default: every core, or ``$LSTM_CONVERT_THREADS``). Raises
     a :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
     mismatch (:class:`ParityError`) no output file is left behind.
     """
@@ -303,6 +307,7 @@ def parity_failure(job: ConvertJob, report: ParityReport, case: ParityCase) -> P
     )
 
 
+@with_threads
 def verify(
     keras_path: str | Path,
     onnx_path: str | Path,
@@ -320,7 +325,8 @@ def verify(
     An .npz may also hold the expected outputs (``output_0``, ``output_1``... or the ONNX
     output names): the ONNX outputs are then compared with them as well as with the
     reference. Input and output names that differ from this model's conversion are
-    reported in ``notes``.
+    reported in ``notes``. ``threads=N`` limits NumPy's BLAS and onnxruntime to N threads
+    for this call.
     """
     atol, rtol = check_options(atol=atol if tolerance is None else tolerance, rtol=rtol)
     with bugs_reported():

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import OutputPathError
+from .threads import check_threads, cpu_count, thread_env, worker_budget
 
 if TYPE_CHECKING:
     from .api import ConvertResult
@@ -110,6 +111,7 @@ def convert_many(
     timeout: float | None = DEFAULT_TIMEOUT,
     fail_fast: bool = False,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> BatchResult:
     """Convert every Keras file under ``paths`` into ``out_dir``; one bad file never stops the rest.
 
@@ -118,6 +120,10 @@ def convert_many(
     limit) gets ``status="failed"`` and a one-line ``error``. With ``fail_fast``, no new file
     starts after the first failure; files already running finish, the others are reported as
     failed with the error ``"skipped after an earlier failure (--fail-fast)"``.
+
+    Each worker's NumPy (BLAS) and onnxruntime get ``threads`` threads; by default
+    ``$LSTM_CONVERT_THREADS``, else the CPUs divided among the workers (at least one each),
+    so the workers together never run more busy threads than there are cores.
 
     ``progress(done, total, result)`` is called once with ``(0, total, None)`` when the files
     are known, then after each file.
@@ -129,6 +135,7 @@ def convert_many(
         jobs = default_jobs()
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, not {jobs!r}")
+    budget = worker_budget(jobs, check_threads(threads))
     if timeout is not None and (math.isnan(timeout) or timeout < 0):
         raise ValueError(f"timeout must be positive (or None / 0 for no limit), not {timeout!r}")
     if bias_split not in BIAS_SPLITS:
@@ -140,7 +147,7 @@ def convert_many(
     plan = plan_outputs([Path(p) for p in paths], out, patterns)
 
     options = {"bias_split": bias_split, "opset": opset, "verify": verify, "force": force}
-    pool = _Pool(jobs, timeout or None, options, fail_fast)
+    pool = _Pool(jobs, timeout or None, options, fail_fast, budget)
     if not (fail_fast and any(item.error for item in plan)):  # else nothing will run
         pool.prestart(sum(1 for item in plan if item.error is None))
     try:
@@ -185,10 +192,7 @@ def _run_plan(
 
 def default_jobs() -> int:
     """The number of CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return cpu_count()
 
 
 def _patterns(pattern: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -290,12 +294,13 @@ class _Worker:
     A thread per worker turns its output into events on the pool's queue.
     """
 
-    def __init__(self, events: queue.Queue) -> None:
+    def __init__(self, events: queue.Queue, threads: int, supervised: bool = False) -> None:
+        code = f"from lstm_convert.batch import _worker_main; _worker_main({supervised!r})"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from lstm_convert.batch import _worker_main; _worker_main()"],
+            [sys.executable, "-c", code],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=_worker_env(),
+            env=_worker_env(threads),
         )
         self.ready = False
         self.task: tuple[int, str, str] | None = None
@@ -365,9 +370,11 @@ class _Worker:
                     stream.close()
 
 
-def _worker_env() -> dict[str, str]:
-    """The caller's environment, with this very lstm_convert first on the import path."""
+def _worker_env(threads: int) -> dict[str, str]:
+    """The caller's environment, with this very lstm_convert first on the import path and
+    the worker's thread budget in the variables BLAS reads when NumPy is imported."""
     env = dict(os.environ)
+    env.update(thread_env(threads))
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
@@ -382,8 +389,10 @@ class _Pool:
         timeout: float | None,
         options: dict,
         fail_fast: bool,
+        threads: int = 1,
     ) -> None:
         self.jobs = jobs
+        self.threads = threads
         self.timeout = timeout
         self.options = options
         self.report: Callable[[int, Any], None] = lambda index, result: None
@@ -405,7 +414,7 @@ class _Pool:
             if not tasks and not busy:
                 break
             while tasks and len(self.workers) < min(self.jobs, busy + len(tasks)):
-                self.workers.append(_Worker(self.events))
+                self.workers.append(_Worker(self.events, self.threads, self.timeout is not None))
             for worker in self.workers:
                 if worker.ready and worker.task is None and tasks:
                     worker.start_task(tasks.popleft(), self.options, self.timeout)
@@ -428,7 +437,7 @@ class _Pool:
     def prestart(self, count: int) -> None:
         """Start workers now, so they boot while the caller does other work."""
         while len(self.workers) < min(self.jobs, count):
-            self.workers.append(_Worker(self.events))
+            self.workers.append(_Worker(self.events, self.threads, self.timeout is not None))
 
     def _next_event(self, tasks: deque) -> None:
         deadlines = [w.deadline for w in self.workers if w.deadline is not None]
@@ -515,11 +524,14 @@ def _remove_partial(output: str) -> None:
                 leftover.unlink()
 
 
-def _worker_main() -> None:
+def _worker_main(supervised: bool = False) -> None:
     """A worker: import the converter once, then convert files until told to stop.
 
     Messages come as pickles on stdin and go back as pickles on the original stdout; the
     worker's own fd 1 is pointed at stderr so nothing a library prints can corrupt them.
+    ``supervised``: the pool kills this worker when a file runs past its timeout, so the
+    HDF5 read probe (a fork and a rehearsed read per file, see ``readers/guard.py``) would
+    only repeat that protection; it is skipped.
     """
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
@@ -527,7 +539,10 @@ def _worker_main() -> None:
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     from . import api
+    from .readers import guard
 
+    if supervised:
+        guard.supervised()
     _preload()
     crash_name = os.environ.get(CRASH_HOOK)
 

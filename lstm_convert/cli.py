@@ -18,6 +18,7 @@ import typer
 
 from . import __version__
 from .errors import EXIT_INTERNAL, ConvertError, InternalError
+from .threads import limited
 
 app = typer.Typer(
     name="lstm-convert",
@@ -113,6 +114,15 @@ InputsOption = Annotated[
         "--inputs",
         help="An .npz of your own inputs, keyed by ONNX input name or input_0, input_1, ...; "
         "expected outputs may ride along as output_0, output_1, ... or by ONNX output name.",
+    ),
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="Threads for NumPy's BLAS and onnxruntime (also $LSTM_CONVERT_THREADS).",
+        show_default="every CPU",
     ),
 ]
 JsonOption = Annotated[
@@ -213,6 +223,7 @@ def convert(
         ),
     ] = False,
     config: ConfigOption = None,
+    threads: ThreadsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -220,7 +231,8 @@ def convert(
 
     Example: lstm-convert convert samples/seed_lstm.h5 -o seed_lstm.onnx
     """
-    with reported_errors(debug):
+    # limited() acts before NumPy is imported: BLAS sizes its pool when it is loaded.
+    with reported_errors(debug), limited(threads):
         from .api import convert as api_convert
 
         result = api_convert(
@@ -262,11 +274,12 @@ def verify(
     rtol: RtolOption = 1e-5,
     tolerance: ToleranceOption = None,
     config: ConfigOption = None,
+    threads: ThreadsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Check an existing Keras/ONNX pair against the NumPy reference of Keras."""
-    with reported_errors(debug):
+    with reported_errors(debug), limited(threads):
         from .api import verify as api_verify
 
         report = api_verify(

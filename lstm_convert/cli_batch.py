@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .cli import BiasSplitChoice, DebugOption, JsonOption, _print_json, app, reported_errors
+from .cli import (
+    BiasSplitChoice,
+    DebugOption,
+    JsonOption,
+    _print_json,
+    app,
+    reported_errors,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -77,6 +84,15 @@ def batch(
             help="Start no new file after the first failure; the rest are reported as skipped.",
         ),
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="Threads for each worker's BLAS and onnxruntime (also $LSTM_CONVERT_THREADS).",
+            show_default="CPUs divided among the jobs, at least 1",
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Convert many Keras files, each in a worker process; one bad file never stops the rest.
@@ -105,6 +121,7 @@ def batch(
                 timeout=timeout or None,
                 fail_fast=fail_fast,
                 progress=progress,
+                threads=threads,
             )
         if as_json:
             _print_json(result.to_dict())

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .check_budget import DEFAULT_BATCH, DEFAULT_STEPS, size_check
 from .errors import InputFileError
 from .export.context import StateIO
 from .model import KerasModel
 from .options import DEFAULT_ATOL, DEFAULT_RTOL
 from .reference import run_reference
+from .threads import session_threads
 
 DEFAULT_TOLERANCE = DEFAULT_ATOL  # the historical name: the absolute part of the tolerance
 # The built-in check needs a small batch only; a model fixing enormous shapes is refused
 # rather than allocated (pass --no-verify, or verify on your own --inputs).
 MAX_PARITY_VALUES = 2**24
-DEFAULT_BATCH = 4
-DEFAULT_STEPS = 7
 
 
 @dataclass
@@ -108,14 +108,22 @@ def _masking_value(model: KerasModel) -> float | None:
 
 
 def random_inputs(
-    model: KerasModel, seed: int = 0, batch: int = DEFAULT_BATCH, steps: int = DEFAULT_STEPS
+    model: KerasModel, seed: int = 0, batch: int | None = None, steps: int | None = None
 ) -> list[np.ndarray]:
-    """Seeded inputs matching the model's input shapes (token ids for Embedding inputs)."""
+    """Seeded inputs matching the model's input shapes (token ids for Embedding inputs).
+
+    Without ``batch`` and ``steps`` they are sized to the model, within the check's memory
+    and time budget (:mod:`lstm_convert.check_budget`); past it, InputFileError.
+    """
     rng = np.random.default_rng(seed)
+    batch_shapes = [list(model.layer(ref.layer).config["batch_shape"]) for ref in model.inputs]
+    if batch is None and steps is None:
+        sized = size_check(model, batch_shapes)
+        batch, steps = sized.batch, sized.steps
+    batch, steps = batch or DEFAULT_BATCH, steps or DEFAULT_STEPS
     arrays = []
-    for ref in model.inputs:
+    for ref, shape in zip(model.inputs, batch_shapes, strict=True):
         config = model.layer(ref.layer).config
-        shape = list(config["batch_shape"])
         shape[0] = shape[0] if isinstance(shape[0], int) else batch
         shape = [d if isinstance(d, int) else steps for d in shape]
         if int(np.prod(shape, dtype=np.float64)) > MAX_PARITY_VALUES:
@@ -214,13 +222,23 @@ def check_user_inputs(
         raise InputFileError(f"{path}: the inputs have different batch sizes")
 
 
-def run_onnx(model_source: bytes | str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+def run_onnx(
+    model_source: bytes | str, feeds: dict[str, np.ndarray], threads: int | None = None
+) -> list[np.ndarray]:
+    """One run of a fresh session, with ``threads`` intra-op threads (None: the process's
+    budget, see :mod:`lstm_convert.threads`, else onnxruntime's default of every core)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    # One run per session: prepacking the weights would only cost time and memory.
+    # One run per session: prepacking the weights would only cost time and memory, and
+    # threads spinning after the run would only take the CPU from other workers.
     options.add_session_config_entry("session.disable_prepacking", "1")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    threads = threads if threads is not None else session_threads()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
     session = ort.InferenceSession(model_source, options, providers=["CPUExecutionProvider"])
     return session.run(None, feeds)
 

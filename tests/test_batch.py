@@ -360,3 +360,17 @@ def test_sigterm_stops_the_workers_too(tmp_path):
         status = Path(f"/proc/{pid}/status")
         assert not status.exists() or "zombie" in status.read_text()
     assert not _processes_reading(stuck)  # nor the probe a worker forked
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the probe needs fork")
+def test_workers_with_a_timeout_skip_the_read_probe(tmp_path, monkeypatch):
+    """The per-file timeout already bounds a hanging read, so supervised workers skip the
+    forked probe (issue 17: it cost more than the conversion of a small file). Without a
+    timeout the probe stays, and its own deadline (1 s here) ends the hang."""
+    stuck = tmp_path / "stuck.h5"
+    shutil.copy(ROOT / "tests" / "fixtures" / "hostile" / "hdf5_metadata_loop.h5", stuck)
+    monkeypatch.setenv("LSTM_CONVERT_READ_TIMEOUT", "1")
+    unsupervised = convert_many([stuck], tmp_path / "a", jobs=1, timeout=None)
+    assert "did not finish within 1 s" in unsupervised.results[0].error
+    supervised = convert_many([stuck], tmp_path / "b", jobs=1, timeout=4)
+    assert supervised.results[0].error == "timed out after 4 s"

@@ -24,12 +24,21 @@ from ..errors import ConvertError, InputFileError, read_error
 
 DEFAULT_TIMEOUT = float(os.environ.get("LSTM_CONVERT_READ_TIMEOUT", "30"))
 _OK = b"ok"
+# A batch worker with a per-file timeout already runs every file under a deadline and in
+# its own process (a hang or crash fails that file alone), so it turns the probe off.
+_supervised = False
+
+
+def supervised() -> None:
+    """Skip the probe in this process from now on: something else bounds every read."""
+    global _supervised
+    _supervised = True
 
 
 def probe(path: str, config_path: str | None, timeout: float | None = None) -> None:
     """Raise the error reading ``path`` would raise, or InputFileError if it hangs/crashes."""
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
-    if not hasattr(os, "fork"):
+    if _supervised or not hasattr(os, "fork"):
         return
     # Import what the read needs before forking: the parent needs it anyway, and a child
     # that imported h5py itself would spend ~40 ms doing so.
