@@ -205,11 +205,12 @@ def convert(
             )
 
     if external_data or exported.weight_bytes() > external_data_threshold:
-        with staged_external_model(output, exported.model, force) as staged:
+        with staged_external_model(output, exported.model, force, input_path) as staged:
             check(staged)
-        result.external_data = str(external_data_path(output))
+        if external_data_path(output).exists():
+            result.external_data = str(external_data_path(output))
     else:
-        with atomic_target(output) as temp_path:
+        with atomic_target(output, force) as temp_path:
             exported.write(temp_path)
             del exported  # the arrays now live in the file; free them before onnxruntime
             check(temp_path)

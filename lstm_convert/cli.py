@@ -18,6 +18,7 @@ import typer
 
 from . import __version__
 from .errors import ConvertError
+from .safe_text import visible
 
 EXIT_INTERNAL = 3
 
@@ -68,7 +69,7 @@ def reported_errors(debug: bool):
     except ConvertError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {visible(exc)}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
@@ -77,7 +78,8 @@ def reported_errors(debug: bool):
         if debug:
             raise
         typer.echo(
-            f"internal error: {exc.__class__.__name__}: {exc} (rerun with --debug and report it)",
+            f"internal error: {exc.__class__.__name__}: {visible(exc)} "
+            "(rerun with --debug and report it)",
             err=True,
         )
         raise typer.Exit(EXIT_INTERNAL) from None
@@ -114,17 +116,18 @@ def _json_default(value: object) -> object:
 
 
 def plain_convert_summary(result) -> str:
-    lines = [f"{result.input} ({result.format}, Keras {result.keras_version})"]
+    """One line per fact; every string from the file with its control characters visible."""
+    lines = [visible(f"{result.input} ({result.format}, Keras {result.keras_version})")]
     for layer in result.layers:
         ops = ", ".join(layer.onnx_ops) or "-"
-        lines.append(f"  {layer.name} ({layer.class_name}) -> {ops}")
+        lines.append(visible(f"  {layer.name} ({layer.class_name}) -> {ops}"))
     if result.parity is not None:
         for out in result.parity.outputs:
-            lines.append(f"  parity {out.name}: max abs error {out.max_abs_error:.2e}")
+            lines.append(visible(f"  parity {out.name}: max abs error {out.max_abs_error:.2e}"))
         verdict = f"max abs error {result.parity.max_abs_error:.2e}"
     else:
         verdict = "not verified (--no-verify)"
-    lines.append(f"wrote {result.output} - {verdict} - {result.seconds:.2f} s")
+    lines.append(visible(f"wrote {result.output} - {verdict} - {result.seconds:.2f} s"))
     return "\n".join(lines) + "\n"
 
 
