@@ -51,12 +51,19 @@ def test_external_data_never_overwrites_the_input(tmp_path):
 
 
 def test_character_device_is_never_replaced(tmp_path):
-    # /dev/null itself: refused before anything is written (only regular files are replaced).
-    info = os.stat("/dev/null")
-    result = run("convert", str(SEED_H5), "-o", "/dev/null", "--force")
+    """As root, ``-o /dev/null --force`` must not replace the device node. Tested on a
+    private node (never the system's own /dev/null, in case the check regresses)."""
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    info = os.lstat(device)
+    result = run("convert", str(SEED_H5), "-o", str(device), "--force")
     assert_one_line_error(result, expect="not a regular file")
-    after = os.stat("/dev/null")
+    after = os.lstat(device)
     assert stat.S_ISCHR(after.st_mode) and after.st_ino == info.st_ino
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
 
 
 def test_fifo_output_is_refused_without_blocking(tmp_path):
