@@ -25,13 +25,13 @@ from .outputs import (
 from .parity import (
     DEFAULT_TOLERANCE,
     ParityReport,
-    check_parity,
     compare_onnx,
-    load_inputs,
     reference_case,
 )
 from .readers import read_model
 from .readers.guard import probe
+from .sandbox import refuse_unbounded_ops, run_onnx_sandboxed
+from .user_inputs import load_inputs
 from .weightspec import weight_names
 
 
@@ -239,6 +239,7 @@ def verify(
         proto = onnx.load(str(onnx_file), load_external_data=False)
     except Exception as exc:  # onnx raises DecodeError and friends
         raise InputFileError(f"{onnx_file}: not an ONNX model ({exc.__class__.__name__})") from None
+    refuse_unbounded_ops(proto, str(onnx_file))
     initializer_names = {init.name for init in proto.graph.initializer}
     input_names = [i.name for i in proto.graph.input if i.name not in initializer_names]
     output_names = [o.name for o in proto.graph.output]
@@ -249,17 +250,11 @@ def verify(
         if inputs
         else None
     )
+    source = str(inputs) if inputs else "random"
     with untrusted_input(onnx_file, "the ONNX model cannot be run on this Keras model's inputs"):
-        return check_parity(
-            model,
-            str(onnx_file),
-            input_names,
-            output_names,
-            states,
-            inputs=arrays,
-            tolerance=tolerance,
-            seed=seed,
-            source=str(inputs) if inputs else "random",
+        case = reference_case(model, input_names, states, arrays, seed, source)
+        return compare_onnx(
+            case, str(onnx_file), output_names, tolerance, runner=run_onnx_sandboxed
         )
 
 

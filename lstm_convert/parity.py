@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -122,24 +121,6 @@ def random_states(states: list[StateIO], batch: int, seed: int) -> list[np.ndarr
     return [rng.normal(0.0, 0.5, size=(batch, s.units)).astype(np.float32) for s in states]
 
 
-def load_inputs(path: str | Path, input_names: list[str]) -> list[np.ndarray]:
-    """User inputs from an .npz: keyed by graph input name, or ``input_0``, ``input_1``..."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = dict(data)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{path}: cannot read inputs ({exc})") from None
-    result = []
-    for position, name in enumerate(input_names):
-        for key in (name, f"input_{position}", f"arr_{position}"):
-            if key in arrays:
-                result.append(arrays[key])
-                break
-        else:
-            raise InputFileError(f"{path}: no array for input {name!r} (or input_{position})")
-    return result
-
-
 def run_onnx(model_source: bytes | str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
     import onnxruntime as ort
 
@@ -195,8 +176,10 @@ def compare_onnx(
     onnx_source: bytes | str,
     output_names: list[str],
     tolerance: float = DEFAULT_TOLERANCE,
+    runner=None,
 ) -> ParityReport:
-    got = run_onnx(onnx_source, case.feeds)
+    """``runner`` runs onnxruntime (default ``run_onnx``; ``verify`` passes a sandboxed one)."""
+    got = (runner or run_onnx)(onnx_source, case.feeds)
     report = ParityReport(tolerance=tolerance, source=case.source)
     for name, actual, reference in zip(output_names, got, case.expected, strict=True):
         report.outputs.append(compare(name, actual, reference))
