@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 from enum import Enum
@@ -100,18 +101,30 @@ JsonOption = Annotated[
 
 
 def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+    """Strict JSON (RFC 8259): NaN and infinities, which it cannot hold, become null."""
+    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False)
+    sys.stdout.write(text + "\n")
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _json_default(value: object) -> object:
     if hasattr(value, "tolist"):
-        return value.tolist()
+        return _finite(value.tolist())
     if isinstance(value, Path):
         return str(value)
     if hasattr(value, "__dataclass_fields__"):
         from dataclasses import asdict
 
-        return asdict(value)  # type: ignore[arg-type]
+        return _finite(asdict(value))  # type: ignore[arg-type]
     return str(value)
 
 

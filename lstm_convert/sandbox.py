@@ -61,6 +61,7 @@ def run_onnx_sandboxed(
     if pid == 0:  # child: run, send the outputs (or the error), leave without cleanup
         _die_with_parent()
         os.close(read_end)
+        _silence_stderr()  # onnxruntime logs its own errors there; ours go through the pipe
         try:
             _cap_memory(VERIFY_MEMORY)
             payload = pickle.dumps(("ok", run_onnx(model_path, feeds)))
@@ -79,6 +80,12 @@ def run_onnx_sandboxed(
     if kind != "ok":
         raise InputFileError(f"{model_path}: onnxruntime cannot run it ({value})")
     return value
+
+
+def _silence_stderr() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def _first_line(exc: BaseException) -> str:
