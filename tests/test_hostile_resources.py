@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -44,13 +45,21 @@ def measured(*args: str, timeout: float = 120) -> tuple[subprocess.CompletedProc
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    proc = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-c", code, *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
-        timeout=timeout,
+        start_new_session=True,  # so a timeout kills the converter too, not only the wrapper
     )
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        raise
+    proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     seconds = time.perf_counter() - started
     *lines, last = proc.stderr.strip().splitlines()
     proc.stderr = "\n".join(lines)
