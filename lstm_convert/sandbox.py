@@ -39,8 +39,8 @@ def refuse_unbounded_ops(proto: Any, path: str) -> None:
             attr.g.node or attr.graphs for attr in node.attribute
         ):
             raise InputFileError(
-                f"{path}: holds a {node.op_type} node, which lstm-convert never writes "
-                "(refused: it could run without bound)"
+                f"{path}: holds an operator lstm-convert never writes ({node.op_type}), "
+                "refused: it could run without bound"
             )
 
 
