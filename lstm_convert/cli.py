@@ -227,7 +227,7 @@ def convert(
             external_data=external_data,
         )
         for note in result.notes:
-            typer.echo(f"note: {note}", err=True)
+            typer.echo(f"note: {visible(note)}", err=True)
         if as_json:
             _print_json(result.to_dict())
             return
