@@ -35,13 +35,14 @@ from .parity import (
     ParityCase,
     ParityReport,
     compare_onnx,
-    load_inputs,
     reference_case,
     reference_sensitivity,
 )
 from .readers import read_model
 from .readers.guard import probe
+from .sandbox import refuse_unbounded_ops, run_onnx_sandboxed
 from .threads import with_threads
+from .user_inputs import load_inputs
 from .weightspec import weight_names
 
 
@@ -243,7 +244,11 @@ def _convert(
     )
     output_names, states = exported.output_names, exported.states
     model_inputs = [n for n in exported.input_names if n not in {s.input_name for s in states}]
-    user = load_inputs(job.inputs, model_inputs, model) if job.verify and job.inputs else None
+    user = (
+        load_inputs(job.inputs, model_inputs, model, output_names)
+        if job.verify and job.inputs
+        else None
+    )
 
     def check(staged: Path) -> None:
         """Parity on the written file itself, loaded by path (which also works past
@@ -272,11 +277,12 @@ def _convert(
 
     exported_inputs = exported.input_names
     if external_data or exported.weight_bytes() > external_data_threshold:
-        with staged_external_model(output, exported.model, force) as staged:
+        with staged_external_model(output, exported.model, force, input_path) as staged:
             check(staged)
-        result.external_data = str(external_data_path(output))
+        if external_data_path(output).exists():
+            result.external_data = str(external_data_path(output))
     else:
-        with atomic_target(output) as temp_path:
+        with atomic_target(output, force) as temp_path:
             exported.write(temp_path)
             del exported  # the arrays now live in the file; free them before onnxruntime
             check(temp_path)
@@ -349,6 +355,7 @@ def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, co
             raise InputFileError(
                 f"{onnx_file}: not an ONNX model ({exc.__class__.__name__})"
             ) from None
+    refuse_unbounded_ops(proto, str(onnx_file))
     initializer_names = {init.name for init in proto.graph.initializer}
     input_names = [i.name for i in proto.graph.input if i.name not in initializer_names]
     output_names = [o.name for o in proto.graph.output]
@@ -358,7 +365,7 @@ def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, co
         raise InputFileError(
             f"{onnx_file}: takes {len(model_inputs)} inputs, the Keras model {len(model.inputs)}"
         )
-    user = load_inputs(inputs, model_inputs, model) if inputs else None
+    user = load_inputs(inputs, model_inputs, model, output_names) if inputs else None
     case = reference_case(
         model,
         input_names,
@@ -373,7 +380,9 @@ def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, co
             f"{onnx_file}: has {len(output_names)} outputs, the Keras model {len(case.expected)}"
         )
     try:
-        report = compare_onnx(case, str(onnx_file), output_names, atol, rtol)
+        report = compare_onnx(
+            case, str(onnx_file), output_names, atol, rtol, runner=run_onnx_sandboxed
+        )
     except ConvertError:
         raise
     except Exception as exc:  # onnxruntime refusing the user's graph or its inputs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 from enum import Enum
@@ -18,6 +19,7 @@ import typer
 
 from . import __version__
 from .errors import EXIT_INTERNAL, ConvertError, InternalError
+from .safe_text import visible
 from .threads import limited
 
 app = typer.Typer(
@@ -68,7 +70,7 @@ def reported_errors(debug: bool):
         if debug:
             raise
         prefix = "" if isinstance(exc, InternalError) else "error: "
-        typer.echo(f"{prefix}{exc}", err=True)
+        typer.echo(f"{prefix}{visible(exc)}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
@@ -78,7 +80,7 @@ def reported_errors(debug: bool):
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         typer.echo(
-            f"internal error ({exc.__class__.__name__}: {first}): this is a bug in "
+            f"internal error ({exc.__class__.__name__}: {visible(first)}): this is a bug in "
             "lstm-convert; rerun with --debug and report it",
             err=True,
         )
@@ -131,35 +133,50 @@ JsonOption = Annotated[
 
 
 def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+    """Strict JSON (RFC 8259): NaN and infinities, which it cannot hold, become null."""
+    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False)
+    sys.stdout.write(text + "\n")
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _json_default(value: object) -> object:
     if hasattr(value, "tolist"):
-        return value.tolist()
+        return _finite(value.tolist())
     if isinstance(value, Path):
         return str(value)
     if hasattr(value, "__dataclass_fields__"):
         from dataclasses import asdict
 
-        return asdict(value)  # type: ignore[arg-type]
+        return _finite(asdict(value))  # type: ignore[arg-type]
     return str(value)
 
 
 def plain_convert_summary(result) -> str:
-    lines = [f"{result.input} ({result.format}, Keras {result.keras_version})"]
+    """One line per fact; every string from the file with its control characters visible."""
+    lines = [visible(f"{result.input} ({result.format}, Keras {result.keras_version})")]
     for layer in result.layers:
         ops = ", ".join(layer.onnx_ops) or "-"
-        lines.append(f"  {layer.name} ({layer.class_name}) -> {ops}")
+        lines.append(visible(f"  {layer.name} ({layer.class_name}) -> {ops}"))
     if result.parity is not None:
         for out in result.parity.outputs + result.parity.expected:
             lines.append(
-                f"  parity {out.name} vs {out.against}: max abs error {out.max_abs_error:.2e}"
+                visible(
+                    f"  parity {out.name} vs {out.against}: max abs error {out.max_abs_error:.2e}"
+                )
             )
         verdict = f"max abs error {result.parity.max_abs_error:.2e}"
     else:
         verdict = "not verified (--no-verify)"
-    lines.append(f"wrote {result.output} - {verdict} - {result.seconds:.2f} s")
+    lines.append(visible(f"wrote {result.output} - {verdict} - {result.seconds:.2f} s"))
     return "\n".join(lines) + "\n"
 
 
@@ -252,7 +269,7 @@ def convert(
             external_data=external_data,
         )
         for note in result.notes:
-            typer.echo(f"note: {note}", err=True)
+            typer.echo(f"note: {visible(note)}", err=True)
         if as_json:
             _print_json(result.to_dict())
             return

@@ -174,7 +174,12 @@ class _ProgressBar:
         return self.update
 
     def update(self, done: int, total: int, result) -> None:
-        description = "converting" if result is None else Path(result.input).name
+        from rich.markup import escape
+
+        from .safe_text import visible
+
+        name = "converting" if result is None else visible(Path(result.input).name)
+        description = escape(name)
         self.bar.update(self.task, completed=done, total=total, description=description)
 
     def __exit__(self, *exc_info) -> None:
@@ -184,8 +189,10 @@ class _ProgressBar:
 
 def print_batch_result(result: BatchResult, console: Console) -> None:
     """The summary table: one row per file, failures with their error."""
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
+
+    from .safe_text import plain
 
     table = Table()
     table.add_column("file", overflow="fold")
@@ -197,12 +204,12 @@ def print_batch_result(result: BatchResult, console: Console) -> None:
     for item in result.results:
         ok = item.status == "ok"
         table.add_row(
-            escape(item.input),
-            "[green]ok[/]" if ok else "[red]failed[/]",
+            plain(item.input),
+            Text("ok", style="green") if ok else Text("failed", style="red"),
             str(len(item.layers)) if ok else "-",
             f"{item.max_abs_error:.2e}" if item.max_abs_error is not None else "-",
             f"{item.seconds:.2f}",
-            escape(item.error or ""),
+            plain(item.error or ""),
         )
     console.print(table)
     console.print(f"{result.ok} converted, {result.failed} failed")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .cli import BiasSplitChoice, DebugOption, JsonOption, _print_json, app, reported_errors
+from .safe_text import visible
 
 EXPORT_WIDTH = 120  # columns of --export-svg / --export-html when --width is not given
 HELP = (
@@ -84,7 +85,7 @@ def explain(
             snippet = numpy_snippet(model, layer=layer)
 
         if exports:
-            _export(result, exports, width or EXPORT_WIDTH, model)
+            _export(result, exports, width or EXPORT_WIDTH, model, force)
         if as_json:
             data = result.to_dict()
             if snippet is not None:
@@ -99,13 +100,12 @@ def explain(
 
             print_explain(result, Console(width=width) if width else Console())
         for path, kind in exports:
-            typer.echo(f"wrote {path} ({kind.upper()})", err=True)
+            typer.echo(visible(f"wrote {path} ({kind.upper()})"), err=True)
 
 
-def _export(result, exports: list[tuple[Path, str]], width: int, model: Path) -> None:
+def _export(result, exports: list[tuple[Path, str]], width: int, model: Path, force: bool) -> None:
     """Render into a recording console and save each format atomically."""
     import io
-    import os
 
     from rich.console import Console
 
@@ -114,14 +114,10 @@ def _export(result, exports: list[tuple[Path, str]], width: int, model: Path) ->
 
     console = Console(record=True, width=width, file=io.StringIO(), force_terminal=True)
     print_explain(result, console)
-    umask = os.umask(0)
-    os.umask(umask)
     for path, kind in exports:
-        with atomic_target(path) as temp_path:
+        with atomic_target(path, force) as temp_path:
             if kind == "svg":
-                title = f"lstm-convert explain {model.name}"
+                title = visible(f"lstm-convert explain {model.name}")
                 console.save_svg(str(temp_path), title=title, clear=False)
             else:
                 console.save_html(str(temp_path), clear=False)
-            # The temporary file is private (0600); give the result the usual mode.
-            os.chmod(temp_path, 0o666 & ~umask)

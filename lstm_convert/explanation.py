@@ -29,6 +29,7 @@ from .remap import (
     ONNX_GRU_GATES,
     ONNX_LSTM_GATES,
 )
+from .safe_text import visible
 from .weightspec import inner_layer_configs, weight_names
 
 CELL_CLASSES = ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
@@ -824,7 +825,7 @@ def numpy_snippet(
     title = f"layer {keras_layer.name!r}" + (" (its forward LSTM)" if bidirectional else "")
     bias_shape = f"bias ({g},)" if use_bias else "no bias (use_bias=False)"
     out = [
-        f"# One Keras LSTM step for {title} of {Path(path).name}, in plain NumPy,",
+        f"# One Keras LSTM step for {title} of {visible(Path(path).name)}, in plain NumPy,",
         "# from the arrays stored in the file. Keras keeps the 4 gates side by side:",
         f"# kernel ({n_in}, {g}) = (input, 4*units), recurrent_kernel ({units}, {g}) = "
         f"(units, 4*units), {bias_shape},",

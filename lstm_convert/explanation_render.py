@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .explanation import ExplainResult, GateRow, LayerExplanation
+from .safe_text import plain, visible
 
 GATE_STYLES = {
     "i": "bold white on blue",
@@ -187,6 +188,11 @@ def diff_strip(exp: LayerExplanation, width: int) -> Group:
     return Group(Text("Bias vectors, one colour per gate:", style="bold"), *body)
 
 
+def lines(texts: list[str]) -> Text:
+    """Lines of untrusted text, each with its control characters made visible."""
+    return Text("\n".join(visible(text) for text in texts))
+
+
 def equations_panel(exp: LayerExplanation) -> Table:
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1)
@@ -194,8 +200,8 @@ def equations_panel(exp: LayerExplanation) -> Table:
     keras_title = f"Keras {exp.cell} (gates {', '.join(exp.keras_gates)})"
     onnx_title = f"ONNX {exp.onnx_op} (gates {', '.join(exp.onnx_gates)})"
     grid.add_row(
-        Panel(Text("\n".join(exp.keras_equations)), title=Text(keras_title), title_align="left"),
-        Panel(Text("\n".join(exp.onnx_equations)), title=Text(onnx_title), title_align="left"),
+        Panel(lines(exp.keras_equations), title=plain(keras_title), title_align="left"),
+        Panel(lines(exp.onnx_equations), title=plain(onnx_title), title_align="left"),
     )
     return grid
 
@@ -210,7 +216,7 @@ def layer_heading(exp: LayerExplanation) -> Text:
     else:
         where = ""
     inner = f"{exp.cell} in {exp.class_name}" if exp.cell != exp.class_name else exp.cell
-    return Text(
+    return plain(
         f"layer {exp.layer!r}{where}: {inner}({exp.units}), input {exp.input_size} → "
         f"ONNX {exp.onnx_op}"
     )
@@ -222,9 +228,9 @@ def initializer_line(exp: LayerExplanation) -> Text:
         f"{k}={v}" for k, v in sorted(exp.onnx_attributes.items()) if k == "linear_before_reset"
     )
     source = "written by the exporter" if exp.arrays_from == "export" else "from the converter"
-    text = Text(f"ONNX initializers ({source}): {', '.join(parts)}", style="dim")
+    text = plain(f"ONNX initializers ({source}): {', '.join(parts)}", style="dim")
     if attrs:
-        text.append(f"; {attrs}", style="dim")
+        text.append(visible(f"; {attrs}"), style="dim")
     return text
 
 
@@ -250,7 +256,7 @@ def render_layer(exp: LayerExplanation, width: int) -> list[RenderableType]:
         diff_strip(exp, width),
         Text(""),
         equations_panel(exp),
-        Text.assemble(("Why this is exact: ", "bold"), exp.conclusion),
+        Text.assemble(("Why this is exact: ", "bold"), visible(exp.conclusion)),
         check_line(exp),
         Text(""),
     ]
@@ -261,8 +267,8 @@ def print_explain(result: ExplainResult, console: Console | None = None) -> None
     split = result.bias_split
     console.print(
         Text.assemble(
-            (f"{result.path}", "bold"),
-            f": {result.format}, Keras {result.keras_version}; --bias-split {split}",
+            (visible(result.path), "bold"),
+            visible(f": {result.format}, Keras {result.keras_version}; --bias-split {split}"),
         )
     )
     console.print(
@@ -272,7 +278,7 @@ def print_explain(result: ExplainResult, console: Console | None = None) -> None
         )
     )
     if result.note:
-        console.print(Text(f"Note: {result.note}", style="yellow"))
+        console.print(plain(f"Note: {result.note}", style="yellow"))
     console.print()
     for exp in result.layers:
         for renderable in render_layer(exp, console.width):

@@ -87,28 +87,41 @@ class KerasModel:
 
 
 def call_order(model: KerasModel) -> list[tuple[Layer, int]]:
-    """Every (layer, call index) of ``model`` such that each call's inputs come first."""
-    done: set[tuple[str, int]] = {
-        (layer.name, 0) for layer in model.layers if layer.class_name == "InputLayer"
-    }
-    pending = [(layer, i) for layer in model.layers for i in range(len(layer.calls))]
-    order: list[tuple[Layer, int]] = []
-    while pending:
-        waiting = []
-        for layer, index in pending:
-            refs = call_refs(layer.calls[index])
-            if all((ref.layer, ref.node) in done for ref in refs):
-                order.append((layer, index))
-                done.add((layer.name, index))
-            else:
-                waiting.append((layer, index))
-        if len(waiting) == len(pending):
-            from .errors import InputFileError
+    """Every (layer, call index) of ``model`` such that each call's inputs come first.
 
-            names = ", ".join(sorted({layer.name for layer, _ in waiting})[:5])
-            raise InputFileError(f"model graph cannot be ordered (cycle or missing input): {names}")
-        pending = waiting
-    return order
+    The order is that of repeated passes over the config, taking each call whose inputs
+    are ready (so it stays the order the file lists), computed in linear time: each call's
+    pass is derived from its inputs' passes in one topological walk, then sorted.
+    """
+    calls = [(layer, i) for layer in model.layers for i in range(len(layer.calls))]
+    position = {(layer.name, i): pos for pos, (layer, i) in enumerate(calls)}
+    ready = {(layer.name, 0) for layer in model.layers if layer.class_name == "InputLayer"}
+    inputs: list[list[int]] = [[] for _ in calls]
+    users: list[list[int]] = [[] for _ in calls]
+    waiting = [0] * len(calls)
+    for pos, (layer, index) in enumerate(calls):
+        for key in {(ref.layer, ref.node) for ref in call_refs(layer.calls[index])} - ready:
+            source = position.get(key, pos)  # an unknown input blocks the call for good
+            inputs[pos].append(source)
+            users[source].append(pos)
+            waiting[pos] += 1
+    passes = [0] * len(calls)
+    stack = [pos for pos, count in enumerate(waiting) if count == 0]
+    while stack:
+        pos = stack.pop()
+        # An input listed later in the file is only ready on the next pass.
+        passes[pos] = max([1] + [passes[s] + (s > pos) for s in inputs[pos]])
+        for user in users[pos]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                stack.append(user)
+    blocked = [calls[pos][0].name for pos, count in enumerate(waiting) if count]
+    if blocked:
+        from .errors import InputFileError
+
+        names = ", ".join(sorted(set(blocked))[:5])
+        raise InputFileError(f"model graph cannot be ordered (cycle or missing input): {names}")
+    return [calls[pos] for pos in sorted(range(len(calls)), key=lambda p: (passes[p], p))]
 
 
 # tf.keras records MultiHeadAttention's ``value`` and ``key`` as keyword arguments

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -157,71 +156,6 @@ def random_states(states: list[StateIO], batch: int, seed: int) -> list[np.ndarr
     return [rng.normal(0.0, 0.5, size=(batch, s.units)).astype(np.float32) for s in states]
 
 
-@dataclass
-class UserData:
-    """What a user's .npz holds: the inputs, and optionally the expected outputs."""
-
-    inputs: list[np.ndarray]
-    outputs: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def load_inputs(
-    path: str | Path, input_names: list[str], model: KerasModel | None = None
-) -> UserData:
-    """User inputs from an .npz: keyed by graph input name, or ``input_0``, ``input_1``...
-
-    Expected outputs may ride along as ``output_0``... or under the ONNX output names.
-    """
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = dict(data)
-    except (OSError, ValueError, EOFError) as exc:
-        raise InputFileError(f"{path}: cannot read inputs ({exc.__class__.__name__})") from None
-    except Exception as exc:  # zipfile and zlib errors from a damaged archive
-        raise InputFileError(f"{path}: not a readable .npz ({exc.__class__.__name__})") from None
-    result = []
-    used = set()
-    # Positional keys win when all are present: tf.keras names its inputs input_1,
-    # input_2..., which would otherwise pick the wrong positional array.
-    positional = all(f"input_{i}" in arrays for i in range(len(input_names)))
-    for position, name in enumerate(input_names):
-        keys = (f"input_{position}",) if positional else (name, f"arr_{position}")
-        for key in keys:
-            if key in arrays:
-                result.append(arrays[key])
-                used.add(key)
-                break
-        else:
-            raise InputFileError(f"{path}: no array for input {name!r} (or input_{position})")
-    check_user_inputs(path, result, input_names, model)
-    rest = {k: v for k, v in arrays.items() if k not in used}
-    return UserData(result, stored_outputs(rest))
-
-
-def check_user_inputs(
-    path: str | Path, arrays: list[np.ndarray], names: list[str], model: KerasModel | None
-) -> None:
-    """Refuse empty batches, non-numeric arrays and shapes the model cannot take."""
-    for position, (name, array) in enumerate(zip(names, arrays, strict=True)):
-        if array.dtype.kind not in "fiub":
-            raise InputFileError(f"{path}: input {name!r} is not numeric ({array.dtype})")
-        if array.ndim == 0 or array.shape[0] == 0:
-            raise InputFileError(f"{path}: input {name!r} holds an empty batch")
-        if model is None or position >= len(model.inputs):
-            continue
-        declared = model.layer(model.inputs[position].layer).config.get("batch_shape") or []
-        fits = len(declared) == array.ndim and all(
-            d is None or d == n for d, n in zip(declared[1:], array.shape[1:], strict=True)
-        )
-        if not fits:
-            shape = ["batch" if d is None else d for d in declared]
-            raise InputFileError(
-                f"{path}: input {name!r} has shape {list(array.shape)}, the model takes {shape}"
-            )
-    if len({int(a.shape[0]) for a in arrays}) > 1:
-        raise InputFileError(f"{path}: the inputs have different batch sizes")
-
-
 def run_onnx(
     model_source: bytes | str, feeds: dict[str, np.ndarray], threads: int | None = None
 ) -> list[np.ndarray]:
@@ -292,8 +226,10 @@ def compare_onnx(
     output_names: list[str],
     atol: float = DEFAULT_ATOL,
     rtol: float = DEFAULT_RTOL,
+    runner=None,
 ) -> ParityReport:
-    got = run_onnx(onnx_source, case.feeds)
+    """``runner`` runs onnxruntime (default ``run_onnx``; ``verify`` passes a sandboxed one)."""
+    got = (runner or run_onnx)(onnx_source, case.feeds)
     report = ParityReport(atol=atol, rtol=rtol, source=case.source)
     for name, actual, reference in zip(output_names, got, case.expected, strict=True):
         report.outputs.append(compare(name, actual, reference, atol, rtol))
@@ -385,13 +321,3 @@ def reference_sensitivity(
         if ratio.size:
             worst = max(worst, float(np.nanmax(ratio)))
     return worst
-
-
-def stored_outputs(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Expected outputs a user's .npz may hold: ``output_0``... or ONNX output names
-    (every key that is not an input key)."""
-    return {
-        key: value
-        for key, value in arrays.items()
-        if not key.startswith(("input_", "arr_")) and value.dtype.kind in "fiub"
-    }

@@ -1,6 +1,6 @@
 """Fuzzing real fixture files: only lstm-convert's own errors may escape, nothing hangs.
 
-CI runs 300 examples with a fixed seed. A longer campaign, outside CI:
+CI runs 300 examples of each test with a fixed seed. A longer campaign, outside CI:
     LSTM_CONVERT_FUZZ_EXAMPLES=10000 LSTM_CONVERT_FUZZ_RANDOM=1 python -m pytest tests/test_fuzz.py
 """
 
@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 from conftest import FIXTURES, SAMPLES
 from hypothesis import HealthCheck, given, settings
@@ -202,3 +203,109 @@ def test_fuzz_sources_exist():
 
 
 pytest.importorskip("hypothesis")
+
+
+# --- structures a file can hold on purpose: foreign storage, hostile names, big graphs ---
+
+SECRET = b"FUZZ-SECRET-" * 100
+CONTROL_TEXT = st.text(
+    alphabet=st.sampled_from(["\x1b", "\x07", "\n", "\r", "\x9b", "\u202e", "[", "]", "a"]),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _h5_foreign(draw, folder: Path, secret: Path) -> Path:
+    """The seed with one weight (or group) pointing outside the file."""
+    from test_hostile_storage import KERNEL
+
+    path = folder / "model.h5"
+    path.write_bytes(SAMPLES.joinpath("seed_lstm.h5").read_bytes())
+    kind = draw(st.sampled_from(["external", "external_link", "soft_link", "virtual"]))
+    target = draw(st.sampled_from([str(secret), secret.name, "/dev/zero", "/dev/urandom"]))
+    with h5py.File(path, "r+") as f:
+        shape, dtype = f[KERNEL].shape, f[KERNEL].dtype
+        del f[KERNEL]
+        if kind == "external":
+            size = int(np.prod(shape)) * dtype.itemsize
+            f.create_dataset(KERNEL, shape=shape, dtype=dtype, external=[(target, 0, size)])
+        elif kind == "external_link":
+            f[KERNEL] = h5py.ExternalLink(target, "/data")
+        elif kind == "soft_link":
+            f[KERNEL] = h5py.SoftLink("/model_weights/lstm/lstm/lstm_cell/bias:0")
+        else:
+            layout = h5py.VirtualLayout(shape=shape, dtype=dtype)
+            layout[...] = h5py.VirtualSource(target, "data", shape=shape)
+            f.create_virtual_dataset(KERNEL, layout)
+    return path
+
+
+def _no_secret_anywhere(folder: Path) -> None:
+    for item in folder.rglob("*"):
+        if item.is_file() and item.name != "secret.txt":
+            assert SECRET[:24] not in item.read_bytes(), item
+
+
+@st.composite
+def hostile_structure(draw) -> tuple[str, object]:
+    kind = draw(st.sampled_from(["foreign", "names", "graph"]))
+    if kind == "names":
+        return kind, draw(CONTROL_TEXT)
+    if kind == "graph":
+        return kind, draw(st.integers(0, 3000))
+    return kind, None
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not RANDOM,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(case=hostile_structure(), data=st.data())
+def test_hostile_structures(case, data):
+    """Foreign storage is refused with no foreign byte in any output; hostile names never
+    reach the plain output raw; big graphs convert within the per-example deadline."""
+    from test_hostile_resources import big_graph
+    from test_hostile_text import renamed_seed
+
+    from lstm_convert.cli import plain_convert_summary
+    from lstm_convert.safe_text import visible
+
+    kind, value = case
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        secret = folder / "secret.txt"
+        secret.write_bytes(SECRET)
+        out = folder / "out.onnx"
+        previous_cwd = os.getcwd()
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(SECONDS_PER_EXAMPLE)
+        try:
+            os.chdir(folder)  # relative external names resolve here
+            if kind == "foreign":
+                path = _h5_foreign(data.draw, folder, secret)
+                try:
+                    convert(path, out)
+                    raise AssertionError("foreign storage was not refused")
+                except ConvertError as exc:
+                    assert "\n" not in str(exc).strip()
+                assert not out.exists()
+                _no_secret_anywhere(folder)
+            elif kind == "names":
+                path = renamed_seed(folder / "named.h5", value)
+                try:
+                    summary = plain_convert_summary(convert(path, out))
+                except ConvertError as exc:
+                    summary = f"error: {visible(exc)}"  # the CLI's error line
+                lines = summary.rstrip("\n").split("\n")
+                assert all(ch >= " " and ch not in "\x7f\x9b\u202e" for ln in lines for ch in ln)
+            else:
+                path = big_graph(folder / "big.h5", value)
+                convert(path, out, verify=False)
+                assert out.exists()
+        finally:
+            os.chdir(previous_cwd)
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)

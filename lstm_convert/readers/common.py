@@ -34,7 +34,21 @@ def read_chunked_attr(attrs: Any, name: str) -> list[str]:
     return [decode_attr(v) for v in values]
 
 
+# JSON objects and arrays in one config: a 10,000-layer model has about 300,000. Each
+# costs Python ~100 bytes, so 10 million empty ``{}`` (a 30 MB file) would cost 1.6 GB.
+MAX_JSON_CONTAINERS = 1_000_000
+
+
 def load_json(text: str | bytes, what: str) -> Any:
+    """Parse untrusted JSON, refusing (before parsing) more containers than any model has."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    # Counts brackets inside strings too: an upper bound, and a real config is far below it.
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > MAX_JSON_CONTAINERS:
+        raise InputFileError(
+            f"{what} holds {containers} JSON objects and arrays, more than any model "
+            f"(limit {MAX_JSON_CONTAINERS})"
+        )
     try:
         return json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:

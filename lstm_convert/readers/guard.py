@@ -100,8 +100,8 @@ def _collect(read_end: int, pid: int, timeout: float, path: str) -> bytes:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             raise InputFileError(
-                f"{path}: reading its HDF5 metadata did not finish within {timeout:g} s "
-                "(the file is damaged)"
+                f"{path}: reading it did not finish within {timeout:g} s "
+                "(the file is damaged or hostile)"
             )
         chunk = os.read(read_end, 65536)
         if not chunk:

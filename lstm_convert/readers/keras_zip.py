@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InputFileError, WeightsError
 from ..model import KerasModel, Layer, SourceInfo
-from ..weightspec import MODEL_CLASSES, inner_layer_configs
+from ..weightspec import MODEL_CLASSES, inner_layer_configs, weight_names
 from .common import (
     MAX_HDF5_OBJECTS,
     WeightBudget,
@@ -70,7 +70,7 @@ def read_keras_zip(
                 version = metadata["keras_version"]
         source = SourceInfo(path=path, format="keras-zip", keras_version=version)
         model = parse_model_config(config, source)
-        cap = MAX_WEIGHTS_RATIO * archive_size + MAX_WEIGHTS_SLACK
+        cap = min(MAX_WEIGHTS_RATIO * archive_size, weights_bound(model)) + MAX_WEIGHTS_SLACK
         weights = read_member(archive, WEIGHTS_MEMBER, cap)
     try:
         h5file = h5py.File(io.BytesIO(weights), "r")
@@ -82,6 +82,48 @@ def read_keras_zip(
         if root is not None:
             read_model_weights(root, model, WeightBudget(len(weights), metadata_only))
     return model
+
+
+WIDTH_KEYS = ("units", "output_dim", "input_dim", "n")
+SHAPE_KEYS = ("batch_shape", "batch_input_shape", "input_shape", "target_shape", "dims")
+UNKNOWN_LAYER_ARRAYS = 32  # a class weight_names does not know (say, RNN(cell))
+MAX_ITEMSIZE = 8
+HDF5_BYTES_PER_LAYER = 64 * 1024  # groups, attributes and headers (a few KB in practice)
+
+
+def _widths(config: Any) -> list[int]:
+    """Every width a layer config names: sizes, and the products of declared shapes."""
+    found: list[int] = []
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        if not isinstance(item, dict):
+            continue
+        for key, value in item.items():
+            if key in WIDTH_KEYS and isinstance(value, int):
+                found.append(value)
+            elif key in SHAPE_KEYS and isinstance(value, list):
+                found.append(int(np.prod([d for d in value if isinstance(d, int)] or [1])))
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return found
+
+
+def weights_bound(model: KerasModel) -> int:
+    """Bytes that model.weights.h5 can need for this config, generously: every array of
+    every layer as a square of four times the widest size the config names. A member
+    declaring more is refused before it is inflated (zeros compress a thousandfold),
+    so the cap follows what the config needs, not only the archive's size."""
+    layers = list(model.iter_layers())
+    width = max((w for layer in layers for w in _widths(layer.config)), default=1)
+    side = 4 * (abs(width) + 1)
+    arrays = 0
+    for layer in layers:
+        names = weight_names(layer.class_name, layer.config)
+        arrays += UNKNOWN_LAYER_ARRAYS if names is None else len(names)
+    return arrays * side * side * MAX_ITEMSIZE + HDF5_BYTES_PER_LAYER * len(layers)
 
 
 def _layers_root(h5file: Any) -> Any:
