@@ -148,7 +148,7 @@ def _read_member(archive: zipfile.ZipFile, member: str, budget: int, path: Path)
                     f"{MAX_INPUT_BYTES}-byte budget for inputs"
                 )
             if 0 in shape:
-                raise InputFileError(f"{path}: {member} is empty (shape {list(shape)})")
+                raise InputFileError(f"{path}: {member} holds an empty batch (shape {list(shape)})")
             data = handle.read(nbytes + 1)
     except InputFileError:
         raise
