@@ -39,6 +39,7 @@ from .parity import (
     reference_case,
     reference_sensitivity,
 )
+from .portability import portability_warning
 from .readers import read_model
 from .readers.guard import probe
 from .threads import with_threads
@@ -91,6 +92,9 @@ class ConvertResult:
     keras_version: str | None = None
     external_data: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Constructs some mainstream runtime is known to compute wrongly or refuse
+    # (see portability.py); the CLI prints each as one line on stderr.
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -241,6 +245,9 @@ def _convert(
         keras_version=model.source.keras_version,
         notes=list(exported.notes),
     )
+    warning = portability_warning(exported.skeleton)
+    if warning is not None:
+        result.warnings.append(warning)
     output_names, states = exported.output_names, exported.states
     model_inputs = [n for n in exported.input_names if n not in {s.input_name for s in states}]
     user = load_inputs(job.inputs, model_inputs, model) if job.verify and job.inputs else None

@@ -253,6 +253,8 @@ def convert(
         )
         for note in result.notes:
             typer.echo(f"note: {note}", err=True)
+        for warning in result.warnings:
+            typer.echo(f"warning: {warning}", err=True)
         if as_json:
             _print_json(result.to_dict())
             return
