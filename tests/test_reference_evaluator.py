@@ -8,11 +8,12 @@ reference keeps them portable (issue 14).
 import numpy as np
 import pytest
 from conftest import ROOT, converted, expected_arrays, fixture_files
-from runtimes import reference
+from runtimes import RuntimeStageError, reference
 
 from lstm_convert.portability import custom_activations
 
 KERAS_TOLERANCE = 1e-5
+KERAS_RTOL = 1e-6  # as tests/test_fixtures.py: float32 ulps on outputs of several hundred
 
 # The evaluator ignores LSTM's and GRU's ``activations`` attribute (sigmoid/tanh always)
 # and knows only Tanh and Affine for RNN: these fixtures use other activations, so it
@@ -54,6 +55,15 @@ NON_DEFAULT_ACTIVATIONS = {
             "simplernn_relu",
         )
     ),
+    # Keras 2.0-2.3 files: LSTM's default recurrent activation was hard_sigmoid.
+    *(f"keras2old/cnn_lstm_k{version}" for version in ("208", "224", "231")),
+}
+# Graphs the evaluator fails on for reasons outside our recurrent nodes: its pooling
+# raises IndexError on these Conv1D/pooling options (onnx 1.23); onnxruntime matches.
+EVALUATOR_FAILS = {
+    f"{generation}/{name}"
+    for generation in ("keras3", "tfkeras")
+    for name in ("around_conv1d_options", "around_conv1d_options_fn")
 }
 
 
@@ -63,13 +73,17 @@ def test_reference_evaluator_matches_keras(entry, path):
     if f"{entry['generation']}/{entry['name']}" in NON_DEFAULT_ACTIVATIONS:
         assert custom_activations(exported.model), "not a custom-activation graph: unlist it"
         pytest.skip("the reference evaluator ignores non-default recurrent activations")
+    if f"{entry['generation']}/{entry['name']}" in EVALUATOR_FAILS:
+        with pytest.raises(RuntimeStageError, match="IndexError"):
+            reference(exported.model.SerializeToString(), expected_arrays(entry, "input_"))
+        pytest.skip("the reference evaluator's pooling fails on this graph (see EVALUATOR_FAILS)")
     inputs = expected_arrays(entry, "input_")
     expected = expected_arrays(entry, "output_")
     got = reference(exported.model.SerializeToString(), inputs)
     assert len(got) == len(expected)
     for actual, keras in zip(got, expected):
         assert actual.shape == keras.shape
-        np.testing.assert_allclose(actual, keras, rtol=0, atol=KERAS_TOLERANCE)
+        np.testing.assert_allclose(actual, keras, rtol=KERAS_RTOL, atol=KERAS_TOLERANCE)
 
 
 @pytest.mark.parametrize("entry, path", fixture_files(families=("stateful",)))

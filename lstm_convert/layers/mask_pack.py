@@ -1,9 +1,12 @@
 """Exact Keras masking on fused ONNX recurrent nodes, for any mask (post, pre, gaps).
 
-ONNX recurrent ops only understand ``sequence_lens``: each row's valid steps must come
-first. So we gather every row's valid steps to the front (stably, keeping their
-order), run the node with the row lengths, and scatter the results back to Keras's
-positions. At a masked step Keras repeats the previous output (zeros before the first
+A fused node cannot skip steps, and ``sequence_lens`` is honoured by onnxruntime only
+(OpenVINO, OpenCV and the ONNX reference evaluator ignore it, tract refuses a computed
+one). So we gather every row's valid steps to the front (stably, keeping their order),
+run the node over all T steps, and read back only what precedes each row's length:
+outputs and the last valid step come from ``Y`` (``unpack``, ``last_valid``), an LSTM's
+cell state from a node that holds it on padded steps (recurrent.hold_on_padding). At a
+masked step Keras repeats the previous output (zeros before the first
 valid step), or gives zeros when ``zero_output_for_mask`` is set.
 
 For a row, let ``k[t]`` be the number of valid steps at or before ``t``. The valid
