@@ -1,6 +1,7 @@
 """Issues 8 and 4, inference: our graphs against tf2onnx's and Keras, measured in one run.
 
     python benchmarks/bench_inference.py [--reps 25] [--steps 50] [--markdown]
+                                         [--baseline DIR]
 
 * Issue 8: the stacked LSTM(768) model at batch 1 and batch 32. Our graph and
   tf2onnx's graph run in onnxruntime with the same session options; Keras runs
@@ -8,6 +9,10 @@
 * Issue 4: Embedding(5000, 128, mask_zero=True) -> LSTM(128) -> Dense(1) at batch 32,
   100 steps, on front-padded token batches (pad_sequences style, lengths 10..100),
   against the same model without the mask on the same batches.
+
+With ``--baseline DIR`` (another lstm-convert checkout, e.g. a ``git worktree`` of an
+older commit) the graphs that checkout writes run in the same reps, and each figure
+gets an "ours / baseline" latency ratio: before/after comparisons from one run.
 
 Every rep runs all runners once, in a fresh random order, after a short idle pause; a
 ratio is the median over reps of the two latencies measured in the same rep, so every
@@ -46,6 +51,26 @@ def ours(name: str) -> bytes:
     model = api.load(_models.model_file(name))
     exported = api.build_onnx(model, api.ConvertOptions(opset=OPSET))
     return exported.model.SerializeToString()
+
+
+def baseline(name: str, root: Path) -> bytes:
+    """The same model converted by the lstm-convert checkout at ``root``."""
+    import subprocess
+
+    code = (
+        "import sys; from lstm_convert import api; "
+        "m = api.build_onnx(api.load(sys.argv[1]), api.ConvertOptions(opset=int(sys.argv[2]))); "
+        "sys.stdout.buffer.write(m.model.SerializeToString())"
+    )
+    env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(_models.model_file(name)), str(OPSET)],
+        capture_output=True,
+        check=True,
+        env=env,
+        cwd=root,
+    )
+    return done.stdout
 
 
 def session(source: bytes | str):
@@ -199,6 +224,9 @@ def main() -> int:
         "--gap-ms", type=float, default=30.0, help="idle pause before each timed call"
     )
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument(
+        "--baseline", type=Path, help="another lstm-convert checkout to compare against"
+    )
     args = parser.parse_args()
 
     import onnxruntime as ort
@@ -247,6 +275,10 @@ def main() -> int:
         our_graph = ours(name)
         sessions = {"ours": session(our_graph)}
         facts = {"ours": graph_facts(our_graph)}
+        if args.baseline:
+            base_graph = baseline(name, args.baseline)
+            sessions["baseline"] = session(base_graph)
+            facts["baseline"] = graph_facts(base_graph)
         if have_tf2onnx:
             t2o = _models.tf2onnx_file(name, OPSET)
             sessions["tf2onnx"] = session(str(t2o))
@@ -262,6 +294,13 @@ def main() -> int:
                     outputs["keras"] = k_run[1]
                 med = timed(runners, k_run[0] if k_run else None, args.reps, args.gap_ms / 1000)
                 label = f"batch {batch}, {args.steps} steps"
+                if "baseline" in med:
+                    ratio_row(
+                        f"ours / baseline latency, {label}",
+                        paired(med, "ours", "baseline"),
+                        None,
+                        spread(paired_ratios(med, "ours", "baseline")),
+                    )
                 if "tf2onnx" in med:
                     ratio_row(
                         f"ours / tf2onnx latency, {label}",
@@ -301,8 +340,13 @@ def main() -> int:
             "masked": runner(session(masked), tokens),
             "unmasked": runner(session(unmasked), tokens),
         }
-        outputs = {k: r() for k, r in runners.items()}
         facts = {"masked": graph_facts(masked), "unmasked": graph_facts(unmasked)}
+        if args.baseline:
+            for kind in ("masked", "unmasked"):
+                graph = baseline(f"text_{kind}", args.baseline)
+                runners[f"baseline_{kind}"] = runner(session(graph), tokens)
+                facts[f"baseline_{kind}"] = graph_facts(graph)
+        outputs = {k: r() for k, r in runners.items()}
         if have_tf2onnx:
             t2o = _models.tf2onnx_file("text_masked", OPSET)
             runners["tf2onnx_masked"] = runner(session(str(t2o)), tokens)
@@ -324,6 +368,14 @@ def main() -> int:
             1.3,
             spread(paired_ratios(med, "masked", "unmasked")),
         )
+        for kind in ("masked", "unmasked"):
+            if f"baseline_{kind}" in med:
+                ratio_row(
+                    f"ours / baseline latency, {kind}, {label}",
+                    paired(med, kind, f"baseline_{kind}"),
+                    None,
+                    spread(paired_ratios(med, kind, f"baseline_{kind}")),
+                )
         if "tf2onnx_masked" in med:
             ratio_row(
                 f"tf2onnx masked / ours masked latency, {label}",
@@ -336,7 +388,7 @@ def main() -> int:
                 paired(med, "masked", "keras"),
                 None,
             )
-        for other in ("tf2onnx_masked", "keras_masked"):
+        for other in ("tf2onnx_masked", "keras_masked", "baseline_masked"):
             if other in outputs:
                 context.append(
                     f"text classifier: max |ours masked - {other}| = "

@@ -38,6 +38,7 @@ from .parity import (
     reference_case,
     reference_sensitivity,
 )
+from .portability import portability_warning
 from .readers import read_model
 from .readers.guard import probe
 from .sandbox import refuse_unbounded_ops, run_onnx_sandboxed
@@ -92,6 +93,9 @@ class ConvertResult:
     keras_version: str | None = None
     external_data: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Constructs some mainstream runtime is known to compute wrongly or refuse
+    # (see portability.py); the CLI prints each as one line on stderr.
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -242,6 +246,9 @@ def _convert(
         keras_version=model.source.keras_version,
         notes=list(exported.notes),
     )
+    warning = portability_warning(exported.skeleton)
+    if warning is not None:
+        result.warnings.append(warning)
     output_names, states = exported.output_names, exported.states
     model_inputs = [n for n in exported.input_names if n not in {s.input_name for s in states}]
     user = (

@@ -270,6 +270,8 @@ def convert(
         )
         for note in result.notes:
             typer.echo(f"note: {visible(note)}", err=True)
+        for warning in result.warnings:
+            typer.echo(f"warning: {visible(warning)}", err=True)
         if as_json:
             _print_json(result.to_dict())
             return

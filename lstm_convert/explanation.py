@@ -266,6 +266,8 @@ def _node_arrays(proto: Any, node_name: str) -> tuple[list[np.ndarray], dict, di
         if not all(name in inits for name in wanted):
             return None
         arrays = [numpy_helper.to_array(inits[name]) for name in wanted]
+        if _has_padding_flag(proto, node):
+            arrays[0] = arrays[0][..., :-1]  # not a Keras weight: recurrent.hold_on_padding
         attributes = {
             attr.name: helper.get_attribute_value(attr)
             for attr in node.attribute
@@ -275,6 +277,15 @@ def _node_arrays(proto: Any, node_name: str) -> tuple[list[np.ndarray], dict, di
             attributes["direction"] = attributes["direction"].decode()
         return arrays, names, attributes
     return None
+
+
+def _has_padding_flag(proto: Any, node: Any) -> bool:
+    """A masked LSTM whose cell state is used reads one more input column, the padding
+    flag, concatenated last onto its packed steps (see mask_pack.Packing.padding_tm)."""
+    for producer in proto.graph.node:
+        if node.input[0] in producer.output:
+            return producer.op_type == "Concat" and "_padding_tm" in producer.input[-1]
+    return False
 
 
 def _written(arrays: list[np.ndarray], index: int, names: dict, attributes: dict) -> Written:
@@ -326,7 +337,11 @@ def arrays_from_converter(model: KerasModel, layer: Layer, bias_split: str) -> l
     for d in dirs:
         spec = build_spec(layer.name, d.cell, d.config, d.weights, ctx)
         attributes: dict[str, Any] = dict(spec.attrs)
-        attributes["direction"] = "reverse" if d.runs_backwards else "forward"
+        # A lone go_backwards layer runs its reversed steps forwards (never "reverse",
+        # which tract and OpenCV miscompute); a Bidirectional's backward half is the
+        # reverse direction of the shared node.
+        fused_backward = d.runs_backwards and len(dirs) == 2
+        attributes["direction"] = "reverse" if fused_backward else "forward"
         index = int(d.runs_backwards) if len(dirs) == 2 else 0
         shapes = {
             key: [len(dirs), *np.shape(a)]

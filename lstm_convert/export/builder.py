@@ -94,6 +94,14 @@ class GraphBuilder:
             self._consts[key] = self.initializer(f"const_i64_{label}", array)
         return self._consts[key]
 
+    def const_i64_scalar(self, value: int) -> str:
+        """A 0-D int64 constant (e.g. CumSum's axis, which the spec wants 0-D)."""
+        key = ("i64_scalar", int(value))
+        if key not in self._consts:
+            array = np.asarray(value, dtype=np.int64)
+            self._consts[key] = self.initializer(f"const_i64_scalar_{value}", array)
+        return self._consts[key]
+
     def const_f32(self, value: float) -> str:
         key = ("f32", float(value))
         if key not in self._consts:

@@ -9,14 +9,15 @@ from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
 from ..weightspec import bidirectional_weights, inner_layer_configs
-from .mask_pack import unpack
+from .mask_pack import reverse_steps, unpack
+from .ops import mask_weight
 from .recurrent import (
     CellSpec,
     build_spec,
     emit_node,
     gather,
     given_states,
-    keep_initial_where_empty,
+    masked_node,
     packed_input,
     reverse_time,
     sequence_input,
@@ -46,10 +47,10 @@ def merge(ctx: ExportContext, mode: str | None, fwd: str, bwd: str, name: str) -
 
 @dataclass
 class DirectionOutputs:
-    """One Keras direction: its sequence aligned with input time (time-major), last
-    output and final states."""
+    """One Keras direction: its sequence aligned with input time (time-major, or
+    batch-first when masked), last output and final states."""
 
-    sequence_tm: str
+    sequence: str
     last: str
     states: list[str]
 
@@ -119,16 +120,10 @@ def _finish_states(
     layer: Layer,
     result: list[DirectionOutputs],
     initial: InitialStates | None,
-    sequence_lens: str,
 ) -> None:
-    """Keep given states on rows with no valid step; route --state-io outputs."""
+    """Route --state-io outputs."""
     if initial is None:
         return
-    if sequence_lens:
-        for direction, starts in zip(result, initial.values, strict=True):
-            direction.states = keep_initial_where_empty(
-                ctx, sequence_lens, direction.states, starts, layer.name
-            )
     finals = [s for r in result for s in r.states]
     for graph_input, value in zip(initial.graph_inputs, finals, strict=False):
         ctx.expose_state(graph_input, value)
@@ -140,7 +135,6 @@ def _fused(
     x_tm: str,
     specs: list[CellSpec],
     swap: bool,
-    sequence_lens: str,
     initial: InitialStates | None,
 ) -> list[DirectionOutputs]:
     """Both directions in one node. ONNX direction 0 runs forward in time: with ``swap``
@@ -154,9 +148,7 @@ def _fused(
             for a, b in zip(by_onnx[0], by_onnx[1], strict=True)
         ]
     node_specs = [specs[onnx_order.index(i)] for i in range(2)]
-    y, *states = emit_node(
-        ctx, layer.name, x_tm, node_specs, "bidirectional", initial_states, sequence_lens
-    )
+    y, *states = emit_node(ctx, layer.name, x_tm, node_specs, "bidirectional", initial_states)
     result = []
     for keras_dir, prefix in enumerate(("forward", "backward")):
         index = onnx_order[keras_dir]
@@ -167,7 +159,7 @@ def _fused(
         ]
         sequence = gather(ctx, y, index, 1, f"{layer.name}_{prefix}_seq")
         result.append(DirectionOutputs(sequence, finals[0], finals))
-    _finish_states(ctx, layer, result, initial, sequence_lens)
+    _finish_states(ctx, layer, result, initial)
     return result
 
 
@@ -177,29 +169,55 @@ def _separate(
     x_tm: str,
     specs: list[CellSpec],
     swap: bool,
-    sequence_lens: str,
     initial: InitialStates | None,
 ) -> list[DirectionOutputs]:
-    """Directions whose sizes differ cannot share a node: one fused node each."""
+    """Directions whose sizes differ cannot share a node: one forward node each, the
+    backward one on time-reversed steps (direction="reverse" is not portable)."""
     result = []
     for keras_dir, prefix in enumerate(("forward", "backward")):
         runs_backwards = (keras_dir == 0) == swap
         name = f"{layer.name}_{prefix}"
-        y, *states = emit_node(
-            ctx,
-            name,
-            x_tm,
-            [specs[keras_dir]],
-            "reverse" if runs_backwards else "forward",
-            initial.node_inputs[keras_dir] if initial else None,
-            sequence_lens,
-        )
+        steps = reverse_time(ctx, x_tm, name) if runs_backwards else x_tm
+        starts = initial.node_inputs[keras_dir] if initial else None
+        y, *states = emit_node(ctx, name, steps, [specs[keras_dir]], "forward", starts)
         finals = [
             squeeze(ctx, state, 0, f"{name}_{label}")
             for state, label in zip(states, specs[keras_dir].state_labels, strict=True)
         ]
-        result.append(DirectionOutputs(squeeze(ctx, y, 1, f"{name}_seq"), finals[0], finals))
-    _finish_states(ctx, layer, result, initial, sequence_lens)
+        sequence = squeeze(ctx, y, 1, f"{name}_seq")
+        if runs_backwards:
+            sequence = reverse_time(ctx, sequence, f"{name}_seq")  # back to input time
+        result.append(DirectionOutputs(sequence, finals[0], finals))
+    _finish_states(ctx, layer, result, initial)
+    return result
+
+
+def _masked(
+    ctx: ExportContext,
+    layer: Layer,
+    x: Tensor,
+    specs: list[CellSpec],
+    initial: InitialStates | None,
+    keep_cell: bool,
+) -> list[DirectionOutputs]:
+    """A masked Bidirectional: one forward node per direction, each on its own packing.
+
+    The backward layer sees the reversed steps and mask, packed, so every row's valid
+    steps come first in both nodes and no ``sequence_lens`` is needed (see
+    recurrent.masked_node). Sequences come back batch-first, aligned with input time.
+    """
+    result = []
+    for keras_dir, prefix in enumerate(("forward", "backward")):
+        name = f"{layer.name}_{prefix}"
+        backward = keras_dir == 1
+        x_tm, p = packed_input(ctx, name, x, reverse=backward)
+        starts = initial.node_inputs[keras_dir] if initial else None
+        seq_tm, last, finals = masked_node(ctx, name, x_tm, specs[keras_dir], p, starts, keep_cell)
+        sequence = unpack(ctx, seq_tm, p, name, zero_output=False)
+        if backward:
+            sequence = reverse_steps(ctx, sequence, f"{name}_seq")
+        result.append(DirectionOutputs(sequence, last, finals))
+    _finish_states(ctx, layer, result, initial)
     return result
 
 
@@ -224,38 +242,38 @@ def convert_bidirectional(
         build_spec(layer.name, forward["class_name"], fwd_cfg, fwd_weights, ctx),
         build_spec(layer.name, backward["class_name"], bwd_cfg, bwd_weights, ctx),
     ]
-    packing = None
+    initial = _initial_states(ctx, layer, specs, inputs[1:])
     if x.mask is not None:
-        x_tm, packing = packed_input(ctx, layer.name, x, reverse=False)
+        exposed = initial is not None and bool(initial.graph_inputs)
+        keep_cell = bool(fwd_cfg.get("return_state")) or exposed
+        directions = _masked(ctx, layer, x, specs, initial, keep_cell)
     else:
         x_tm = sequence_input(ctx, Layer(layer.name, layer.class_name, fwd_cfg), x)
-    one_node = (
-        specs[0].op == specs[1].op
-        and specs[0].units == specs[1].units
-        and specs[0].attrs == specs[1].attrs
-    )
-    sequence_lens = packing.lengths if packing is not None else ""
-    initial = _initial_states(ctx, layer, specs, inputs[1:])
-    directions = (_fused if one_node else _separate)(
-        ctx, layer, x_tm, specs, swap, sequence_lens, initial
-    )
+        one_node = (
+            specs[0].op == specs[1].op
+            and specs[0].units == specs[1].units
+            and specs[0].attrs == specs[1].attrs
+        )
+        directions = (_fused if one_node else _separate)(ctx, layer, x_tm, specs, swap, initial)
 
     time_major = bool(fwd_cfg.get("time_major"))
     batch, steps = (x.shape[1], x.shape[0]) if time_major else x.shape[:2]
     units = [spec.units for spec in specs]
     widths = [sum(units)] if mode == "concat" else units[:1] if mode else units
     if fwd_cfg.get("return_sequences"):
-        merged = merge(ctx, mode, directions[0].sequence_tm, directions[1].sequence_tm, layer.name)
+        merged = merge(ctx, mode, directions[0].sequence, directions[1].sequence, layer.name)
         if swap:
             # Both Keras sequences come out in reversed time order in this configuration.
             merged = [reverse_time(ctx, m, layer.name) for m in merged]
-        if packing is not None:
+        if x.mask is not None:
             # Keras's Bidirectional forces zero outputs at masked steps.
-            outputs = []
-            for m, w in zip(merged, widths, strict=True):
-                name = unpack(ctx, m, packing, layer.name, zero_output=True)
-                ctx.builder.packed_views[name] = (m, x.mask)
-                outputs.append(Tensor(name, (batch, steps, w), mask=x.mask))
+            weight = mask_weight(ctx, x.mask, layer.name)
+            outputs = [
+                Tensor(
+                    ctx.builder.op("Mul", [m, weight], layer.name), (batch, steps, w), mask=x.mask
+                )
+                for m, w in zip(merged, widths, strict=True)
+            ]
         elif time_major:
             outputs = [Tensor(m, (steps, batch, w)) for m, w in zip(merged, widths, strict=True)]
         else:

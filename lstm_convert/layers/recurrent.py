@@ -18,7 +18,9 @@ from ..errors import ConfigError, UnsupportedModelError, WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer, TensorRef
-from .mask_pack import Packing, pack, packing, reverse_steps, unpack
+from ..portability import DEFAULT_ACTIVATIONS
+from ..remap import ONNX_LSTM_GATES
+from .mask_pack import Packing, last_valid, pack, packing, reverse_steps, unpack
 from .ops import INT64_MIN
 from .registry import converter
 
@@ -94,6 +96,11 @@ def units_of(layer_name: str, config: dict[str, Any]) -> int:
     return units
 
 
+def has_default_activations(spec: CellSpec) -> bool:
+    names = tuple(a.onnx_name for a in spec.activations)
+    return names == DEFAULT_ACTIVATIONS[spec.op]
+
+
 def emit_node(
     ctx: ExportContext,
     name: str,
@@ -101,30 +108,28 @@ def emit_node(
     specs: list[CellSpec],
     direction: str,
     initial_states: list[str] | None = None,
-    sequence_lens: str = "",
 ) -> list[str]:
-    """Add the fused node; returns [Y, Y_h(, Y_c)] (time-major, with a direction axis)."""
+    """Add the fused node; returns [Y, Y_h(, Y_c)] (time-major, with a direction axis).
+
+    No ``sequence_lens`` (only onnxruntime honours it: see mask_pack.py), no ``layout``
+    and no ``activations`` when they are ONNX's defaults.
+    """
     b = ctx.builder
     first = specs[0]
     w = b.initializer(f"{name}_W", with_direction_axis([s.W for s in specs]))
     r = b.initializer(f"{name}_R", with_direction_axis([s.R for s in specs]))
     bias = b.initializer(f"{name}_B", with_direction_axis([s.B for s in specs]))
-    inputs = [x_tm, w, r, bias, sequence_lens, *(initial_states or [])]
+    inputs = [x_tm, w, r, bias, "", *(initial_states or [])]
     while inputs and inputs[-1] == "":
         inputs.pop()
-    acts = [a for s in specs for a in s.activations]
-    outputs = b.node(
-        first.op,
-        inputs,
-        1 + len(first.state_labels),
-        name,
-        hidden_size=first.units,
-        direction=direction,
-        layout=0,
-        **activation_attributes(acts),
-        **first.attrs,
+    attrs = dict(first.attrs)
+    if direction != "forward":
+        attrs["direction"] = direction
+    if not all(has_default_activations(s) for s in specs):
+        attrs.update(activation_attributes([a for s in specs for a in s.activations]))
+    return b.node(
+        first.op, inputs, 1 + len(first.state_labels), name, hidden_size=first.units, **attrs
     )
-    return outputs
 
 
 def with_direction_axis(arrays: list[np.ndarray]) -> np.ndarray:
@@ -203,21 +208,6 @@ def given_states(
     return unsqueezed
 
 
-def keep_initial_where_empty(
-    ctx: ExportContext, lengths: str, finals: list[str], initial: list[str], name: str
-) -> list[str]:
-    """onnxruntime returns zero states for a row with no valid step; Keras returns the
-    row's initial state. ``finals`` and ``initial`` are [batch, units]."""
-    b = ctx.builder
-    as_column = b.op("Unsqueeze", [lengths, b.const_i64([1])], f"{name}_lengths")
-    zero = b.initializer(f"{name}_zero_length", np.asarray(0, np.int32))
-    ran = b.op("Greater", [as_column, zero], f"{name}_ran")
-    return [
-        b.op("Where", [ran, final, start], f"{name}_final")
-        for final, start in zip(finals, initial, strict=True)
-    ]
-
-
 def unmasked_by_keras3(ctx: ExportContext, call: Call) -> bool:
     """Keras 3 hands a layer its input's mask only when that input is its sole tensor
     argument: a layer called with ``initial_state`` tensors runs unmasked (unless the
@@ -266,56 +256,96 @@ def _convert_recurrent(
     elif stateful_io(ctx, layer.name, config):
         graph_states, initial = state_io_inputs(ctx, layer.name, spec)
 
-    sequence_lens, packing = "", None
+    packing = None
     if x.mask is not None:
         if config.get("time_major"):
             raise UnsupportedModelError(f"layer {layer.name!r}: masked time_major input")
         # Keras runs go_backwards on the reversed steps and mask; do the same, forwards.
         x_tm, packing = packed_input(ctx, layer.name, x, reverse=go_backwards)
-        sequence_lens = packing.lengths
-        direction = "forward"
+        keep_cell = bool(config.get("return_state")) or bool(graph_states)
+        seq_tm, last_output, state_values = masked_node(
+            ctx, layer.name, x_tm, spec, packing, initial, keep_cell
+        )
     else:
         x_tm = sequence_input(ctx, layer, x)
-        direction = "reverse" if go_backwards else "forward"
-    y, *states = emit_node(ctx, layer.name, x_tm, [spec], direction, initial, sequence_lens)
-
-    batch, steps = (x.shape[1], x.shape[0]) if config.get("time_major") else x.shape[:2]
-    state_values = [
-        squeeze(ctx, state, 0, f"{layer.name}_{label}")
-        for state, label in zip(states, spec.state_labels, strict=True)
-    ]
-    last_output = state_values[0]
-    if initial is not None and packing is not None:
-        starts = [s.name for s in states_in] or graph_states
-        state_values = keep_initial_where_empty(
-            ctx, packing.lengths, state_values, starts, layer.name
-        )
+        if go_backwards:
+            # Reverse X and run forwards (direction="reverse" is miscomputed by tract and
+            # OpenCV): Y then comes out in processing order, which is what Keras returns.
+            x_tm = reverse_time(ctx, x_tm, layer.name)
+        y, *states = emit_node(ctx, layer.name, x_tm, [spec], "forward", initial)
+        seq_tm = squeeze(ctx, y, 1, f"{layer.name}_seq")
+        state_values = [
+            squeeze(ctx, state, 0, f"{layer.name}_{label}")
+            for state, label in zip(states, spec.state_labels, strict=True)
+        ]
+        last_output = state_values[0]
     for graph_input, value in zip(graph_states, state_values, strict=False):
         ctx.expose_state(graph_input, value)
 
+    batch, steps = (x.shape[1], x.shape[0]) if config.get("time_major") else x.shape[:2]
     if config.get("return_sequences"):
-        seq_tm = squeeze(ctx, y, 1, f"{layer.name}_seq")
         if packing is not None:
             zero_output = bool(config.get("zero_output_for_mask", False))
             name = unpack(ctx, seq_tm, packing, layer.name, zero_output)
             if not go_backwards:
                 ctx.builder.packed_views[name] = (seq_tm, x.mask)
             output = Tensor(name, (batch, steps, spec.units), mask=x.mask)
+        elif config.get("time_major"):
+            output = Tensor(seq_tm, (steps, batch, spec.units))
         else:
-            if go_backwards:
-                # Keras returns the outputs in processing order, i.e. reversed in time.
-                seq_tm = reverse_time(ctx, seq_tm, layer.name)
-            if config.get("time_major"):
-                output = Tensor(seq_tm, (steps, batch, spec.units))
-            else:
-                name = ctx.builder.batch_first(seq_tm, 3, layer.name)
-                output = Tensor(name, (batch, steps, spec.units))
+            name = ctx.builder.batch_first(seq_tm, 3, layer.name)
+            output = Tensor(name, (batch, steps, spec.units))
     else:
         output = Tensor(last_output, (batch, spec.units))
     results = [output]
     if config.get("return_state"):
         results += [Tensor(value, (batch, spec.units)) for value in state_values]
     return results
+
+
+def masked_node(
+    ctx: ExportContext,
+    name: str,
+    x_tm: str,
+    spec: CellSpec,
+    p: Packing,
+    initial: list[str] | None,
+    keep_cell: bool,
+) -> tuple[str, str, list[str]]:
+    """A forward node over packed steps, run for all T (portable: no sequence_lens).
+
+    Returns the packed sequence [T, B, U] (exact up to each row's length), the last
+    output (zeros for a row with no valid step, as Keras) and the final states at each
+    row's last valid step (the initial states for a row with none): ``h`` picked from the
+    sequence, an LSTM's ``c`` held through the padding by a padding-flag input (see
+    ``hold_on_padding``) when ``keep_cell`` says the cell state is used.
+    """
+    b = ctx.builder
+    if spec.op == "LSTM" and keep_cell:
+        x_tm = b.op("Concat", [x_tm, p.padding_tm], f"{name}_flagged", axis=2)
+        spec = hold_on_padding(spec)
+    y, *states = emit_node(ctx, name, x_tm, [spec], "forward", initial)
+    seq_tm = squeeze(ctx, y, 1, f"{name}_seq")
+    last_output = last_valid(ctx, seq_tm, p, f"{name}_h")
+    h = last_valid(ctx, seq_tm, p, f"{name}_h", initial[0]) if initial else last_output
+    values = [h] + [squeeze(ctx, state, 0, f"{name}_c") for state in states[1:]]
+    return seq_tm, last_output, values
+
+
+# Weight of the padding flag on the LSTM's input (i) and forget (f) gates: sigmoid
+# saturates to exactly 0 and 1 at this size in float32, so on padded steps
+# c = 1 * c + 0 * g keeps the cell state bit for bit.
+HOLD_WEIGHT = 1e8
+
+
+def hold_on_padding(spec: CellSpec) -> CellSpec:
+    """The LSTM with one more input column, the padding flag, that freezes ``c``."""
+    u = spec.units
+    column = np.zeros((spec.W.shape[0], 1), np.float32)
+    gate = {g: slice(k * u, (k + 1) * u) for k, g in enumerate(ONNX_LSTM_GATES)}
+    column[gate["i"]] = -HOLD_WEIGHT
+    column[gate["f"]] = HOLD_WEIGHT
+    return replace(spec, W=np.concatenate([spec.W, column], axis=1))
 
 
 def packed_input(ctx: ExportContext, name: str, x: Tensor, reverse: bool) -> tuple[str, Packing]:
