@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import pickle
-import select
-import signal
-import time
 from typing import Any
 
 import numpy as np
 
 from .errors import InputFileError
+from .forked import run_forked
 
 VERIFY_TIMEOUT = float(os.environ.get("LSTM_CONVERT_VERIFY_TIMEOUT", "60"))
 # Address space the child may add to what it inherits (onnxruntime's weights included).
@@ -49,33 +47,26 @@ def run_onnx_sandboxed(
 ) -> list[np.ndarray]:
     """``parity.run_onnx`` in a forked child with a deadline and an address-space cap."""
     from .parity import run_onnx
-    from .readers.guard import _die_with_parent
 
     timeout = VERIFY_TIMEOUT if timeout is None else timeout
     if not hasattr(os, "fork"):
         return run_onnx(model_path, feeds)
     import onnxruntime  # noqa: F401 - imported once, before forking
 
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: run, send the outputs (or the error), leave without cleanup
-        _die_with_parent()
-        os.close(read_end)
+    def run() -> bytes:
         _silence_stderr()  # onnxruntime logs its own errors there; ours go through the pipe
         try:
             _cap_memory(VERIFY_MEMORY)
-            payload = pickle.dumps(("ok", run_onnx(model_path, feeds)))
+            return pickle.dumps(("ok", run_onnx(model_path, feeds)))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as data
-            payload = pickle.dumps(("error", f"{exc.__class__.__name__}: {_first_line(exc)}"))
-        try:
-            _write_all(write_end, payload)
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        payload = _collect(read_end, pid, timeout, model_path)
-    finally:
-        os.close(read_end)
+            return pickle.dumps(("error", f"{exc.__class__.__name__}: {_first_line(exc)}"))
+
+    payload = run_forked(
+        run,
+        timeout,
+        late=f"{model_path}: onnxruntime did not finish within {timeout:g} s",
+        crashed=f"{model_path}: onnxruntime crashed running it (exit {{code}})",
+    )
     kind, value = pickle.loads(payload)
     if kind != "ok":
         raise InputFileError(f"{model_path}: onnxruntime cannot run it ({value})")
@@ -104,30 +95,3 @@ def _cap_memory(extra: int) -> None:
         return
     limit = pages * resource.getpagesize() + extra
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _collect(read_end: int, pid: int, timeout: float, path: str) -> bytes:
-    deadline = time.monotonic() + timeout
-    chunks = []
-    while True:
-        remaining = deadline - time.monotonic()
-        ready, _, _ = select.select([read_end], [], [], max(0.0, remaining))
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise InputFileError(f"{path}: onnxruntime did not finish within {timeout:g} s")
-        chunk = os.read(read_end, 1 << 20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    if not chunks:
-        code = os.waitstatus_to_exitcode(status)
-        raise InputFileError(f"{path}: onnxruntime crashed running it (exit {code})")
-    return b"".join(chunks)

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import os
 import pickle
-import select
-import signal
-import time
 
-from ..errors import ConvertError, InputFileError, read_error
+from ..errors import ConvertError, read_error
+from ..forked import run_forked
 
 DEFAULT_TIMEOUT = float(os.environ.get("LSTM_CONVERT_READ_TIMEOUT", "30"))
 _OK = b"ok"
@@ -46,70 +44,25 @@ def probe(path: str, config_path: str | None, timeout: float | None = None) -> N
 
     from . import keras_zip, legacy_h5  # noqa: F401
 
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: rehearse the read, report, and leave without any cleanup
-        _die_with_parent()
-        os.close(read_end)
+    def rehearse() -> bytes:
         try:
             from . import read_model
 
             read_model(path, config_path, metadata_only=True)
-            payload = _OK
+            return _OK
         except ConvertError as exc:
-            payload = pickle.dumps(exc)
+            return pickle.dumps(exc)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as data
             # The same verdict the parent's reading boundary gives: h5py/zip/json errors
             # are the file's, anything else is a bug in the reader.
-            payload = pickle.dumps(read_error(path, "damaged or not a Keras model", exc))
-        try:
-            os.write(write_end, payload)
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    try:
-        payload = _collect(read_end, pid, timeout, path)
-    finally:
-        os.close(read_end)
+            return pickle.dumps(read_error(path, "damaged or not a Keras model", exc))
+
+    payload = run_forked(
+        rehearse,
+        timeout,
+        late=f"{path}: reading it did not finish within {timeout:g} s "
+        "(the file is damaged or hostile)",
+        crashed=f"{path}: the HDF5 library crashed reading it (exit {{code}})",
+    )
     if payload != _OK:
         raise pickle.loads(payload)
-
-
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill this child if its parent dies first (say, a batch
-    worker killed for its timeout), so a probe stuck in HDF5 never outlives it."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the parent's deadline still applies
-        pass
-    if os.getppid() == 1:  # the parent is already gone
-        os._exit(1)
-
-
-def _collect(read_end: int, pid: int, timeout: float, path: str) -> bytes:
-    deadline = time.monotonic() + timeout
-    chunks = []
-    while True:
-        remaining = deadline - time.monotonic()
-        ready, _, _ = select.select([read_end], [], [], max(0.0, remaining))
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise InputFileError(
-                f"{path}: reading it did not finish within {timeout:g} s "
-                "(the file is damaged or hostile)"
-            )
-        chunk = os.read(read_end, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    payload = b"".join(chunks)
-    if not payload:
-        code = os.waitstatus_to_exitcode(status)
-        raise InputFileError(f"{path}: the HDF5 library crashed reading it (exit {code})")
-    return payload
