@@ -11,9 +11,9 @@ import itertools
 
 import numpy as np
 
+from .errors import UnsupportedModelError
 from .model import Call, Layer
 from .reference import REFERENCES, RefContext, Value, activation_fn, reference
-from .weightspec import weight_names
 
 Array = np.ndarray
 
@@ -155,12 +155,42 @@ def ref_global_pool_2d(
     return [Value(fn(x, axis=(1, 2), keepdims=keep))]
 
 
+def keras_weight_order(class_name: str, config: dict) -> list[str]:
+    """The order in which Keras stores these layers' weights, written here and not taken
+    from ``weightspec``: a wrong order shared by converter and oracle would cancel out."""
+    use = config.get
+    if class_name in ("BatchNormalization", "LayerNormalization"):
+        order = [("gamma", use("scale", True)), ("beta", use("center", True))]
+        if class_name == "BatchNormalization":
+            order += [("moving_mean", True), ("moving_variance", True)]
+        return [name for name, present in order if present]
+    if class_name == "Attention":
+        return [
+            name
+            for name, present in [
+                ("scale", use("use_scale", False)),
+                ("concat_score_weight", use("score_mode", "dot") == "concat"),
+            ]
+            if present
+        ]
+    if class_name == "AdditiveAttention":
+        return ["scale"] if use("use_scale", True) else []
+    if class_name == "MultiHeadAttention":
+        with_bias = use("use_bias", True)
+        return [
+            f"{projection}_{kind}"
+            for projection in ("query", "key", "value", "output")
+            for kind in (("kernel", "bias") if with_bias else ("kernel",))
+        ]
+    raise UnsupportedModelError(f"the reference has no weight order for {class_name}")
+
+
 def _norm_params(layer: Layer, x: Array) -> tuple[list[int], dict[str, Array]]:
     """Normalized axes, and each named weight reshaped to broadcast against ``x``."""
     axis = layer.config.get("axis", -1)
     axes = sorted(a % x.ndim for a in (axis if isinstance(axis, (list, tuple)) else [axis]))
     shape = [x.shape[a] if a in axes else 1 for a in range(x.ndim)]
-    names = weight_names(layer.class_name, layer.config) or []
+    names = keras_weight_order(layer.class_name, layer.config)
     params = {
         n: np.asarray(w, np.float64).reshape(shape)
         for n, w in zip(names, layer.weights, strict=True)
@@ -305,7 +335,7 @@ def ref_attention(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
     config = layer.config
     q, v = (np.asarray(t.data, np.float64) for t in inputs[:2])
     k = np.asarray(inputs[2].data, np.float64) if len(inputs) > 2 else v
-    names = weight_names(layer.class_name, config) or []
+    names = keras_weight_order(layer.class_name, config)
     w = {n: np.asarray(a, np.float64) for n, a in zip(names, layer.weights, strict=True)}
     scale = w.get("scale")
     pairs = q[:, :, None, :] + k[:, None, :, :]  # [batch, Tq, Tv, dim]
@@ -339,7 +369,7 @@ def ref_multi_head_attention(
     ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
 ) -> list[Value]:
     """Keras's MultiHeadAttention over the time axis, einsum by einsum."""
-    names = weight_names(layer.class_name, layer.config) or []
+    names = keras_weight_order(layer.class_name, layer.config)
     w = {n: np.asarray(a, np.float64) for n, a in zip(names, layer.weights, strict=True)}
     q_in, v_in = inputs[0], inputs[1]
     k_in = inputs[2] if len(inputs) > 2 else v_in

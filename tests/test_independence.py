@@ -51,6 +51,16 @@ def _masks_or_everywhere(ctx, layer, inputs):
     return mask
 
 
+def _batchnorm_statistics_swapped(class_name, config):
+    from lstm_convert.weightspec import weight_names
+
+    names = weight_names(class_name, config)
+    if class_name == "BatchNormalization":
+        swap = {"moving_mean": "moving_variance", "moving_variance": "moving_mean"}
+        names = [swap.get(name, name) for name in names]
+    return names
+
+
 # Random token inputs pad every input alike, so merged masks only differ on the
 # fixture's own inputs (padded differently per input): those are passed with --inputs.
 GIVEN_INPUTS = {"tfkeras/masked_two_inputs_concat.h5": "tfkeras/masked_two_inputs_concat.npz"}
@@ -86,6 +96,11 @@ MUTATIONS = [
         "lstm_convert.layers.merge.merged_mask",
         _masks_or_everywhere,
         "tfkeras/masked_two_inputs_concat.h5",
+    ),
+    (
+        "lstm_convert.layers.normalization.weight_names",
+        _batchnorm_statistics_swapped,
+        "keras3/around_batchnorm.h5",
     ),
 ]
 

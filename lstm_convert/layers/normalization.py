@@ -56,7 +56,9 @@ def convert_batch_norm(
     x = inputs[0]
     axes = norm_axes(layer, x.rank)
     w = named_weights(layer)
-    inv = 1.0 / np.sqrt(w["moving_variance"] + config_number(layer, "epsilon", 1e-3))
+    # A hostile file's negative variance gives NaN, as in Keras; the check then fails it.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = 1.0 / np.sqrt(w["moving_variance"] + config_number(layer, "epsilon", 1e-3))
     scale = w.get("gamma", 1.0) * inv
     shift = w.get("beta", 0.0) - w["moving_mean"] * scale
     b = ctx.builder
