@@ -271,3 +271,12 @@ def test_output_gets_ordinary_file_permissions(runner, tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["convert"], ["verify"], ["inspect"], ["explain"], ["batch"]]
+)
+def test_every_command_accepts_dash_h(command):
+    result = CliRunner().invoke(app, [*command, "-h"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output and "--help" in result.output
