@@ -83,7 +83,7 @@ __all__ = [
 class ConvertResult:
     input: str
     output: str | None
-    status: str  # "ok" or "failed"
+    status: str  # "ok" or "failed"; in a batch also "skipped" (--fail-fast)
     error: str | None = None
     max_abs_error: float | None = None
     seconds: float = 0.0

@@ -76,7 +76,12 @@ class BatchResult:
 
     @property
     def failed(self) -> int:
-        return sum(1 for r in self.results if r.status != "ok")
+        return sum(1 for r in self.results if r.status == "failed")
+
+    @property
+    def skipped(self) -> int:
+        """Files never started because an earlier one failed (``fail_fast``)."""
+        return sum(1 for r in self.results if r.status == "skipped")
 
     def to_dict(self) -> dict[str, Any]:
         """The ``lstm-convert batch --json`` document."""
@@ -88,7 +93,7 @@ class BatchResult:
             if isinstance(error, float) and not math.isfinite(error):
                 row["max_abs_error"] = None  # JSON has no Infinity/NaN
             rows.append(row)
-        return {"results": rows, "ok": self.ok, "failed": self.failed}
+        return {"results": rows, "ok": self.ok, "failed": self.failed, "skipped": self.skipped}
 
 
 @dataclass
@@ -118,8 +123,9 @@ def convert_many(
     ``jobs`` worker processes run at once (default: the CPUs this process may use). A file
     that fails, crashes its worker or runs longer than ``timeout`` seconds (``None`` or 0: no
     limit) gets ``status="failed"`` and a one-line ``error``. With ``fail_fast``, no new file
-    starts after the first failure; files already running finish, the others are reported as
-    failed with the error ``"skipped after an earlier failure (--fail-fast)"``.
+    starts after the first failure; files already running finish, the others get
+    ``status="skipped"`` (counted in ``skipped``, not ``failed``) with the error
+    ``"skipped after an earlier failure (--fail-fast)"``.
 
     Each worker's NumPy (BLAS) and onnxruntime get ``threads`` threads; by default
     ``$LSTM_CONVERT_THREADS``, else the CPUs divided among the workers (at least one each),
@@ -409,7 +415,7 @@ class _Pool:
         while True:
             if self.stopped:
                 while tasks:
-                    self._fail(tasks.popleft(), SKIPPED, 0.0)
+                    self._fail(tasks.popleft(), SKIPPED, 0.0, status="skipped")
             busy = sum(1 for w in self.workers if w.task)
             if not tasks and not busy:
                 break
@@ -484,12 +490,14 @@ class _Pool:
             else:
                 self._start_failed(tasks, f"worker did not start within {STARTUP_SECONDS:g} s")
 
-    def _fail(self, task: tuple[int, str, str], error: str, seconds: float) -> None:
+    def _fail(
+        self, task: tuple[int, str, str], error: str, seconds: float, status: str = "failed"
+    ) -> None:
         from .api import ConvertResult
 
         index, input_path, _ = task
         result = ConvertResult(
-            input=input_path, output=None, status="failed", error=error, seconds=seconds
+            input=input_path, output=None, status=status, error=error, seconds=seconds
         )
         self.report(index, result)
         if self.fail_fast:

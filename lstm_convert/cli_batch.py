@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .batch import BatchResult
 
 EXIT_ANY_FAILED = 1
+STATUS_STYLES = {"ok": "green", "failed": "red", "skipped": "yellow"}
 
 
 @app.command("batch")
@@ -128,7 +129,10 @@ def batch(
         else:
             print_batch_result(result, console)
         if result.failed:
-            typer.echo(f"error: {result.failed} of {len(result.results)} files failed", err=True)
+            skipped = f", {result.skipped} skipped" if result.skipped else ""
+            typer.echo(
+                f"error: {result.failed} of {len(result.results)} files failed{skipped}", err=True
+            )
             raise typer.Exit(EXIT_ANY_FAILED)
 
 
@@ -205,11 +209,12 @@ def print_batch_result(result: BatchResult, console: Console) -> None:
         ok = item.status == "ok"
         table.add_row(
             plain(item.input),
-            Text("ok", style="green") if ok else Text("failed", style="red"),
+            Text(item.status, style=STATUS_STYLES.get(item.status, "red")),
             str(len(item.layers)) if ok else "-",
             f"{item.max_abs_error:.2e}" if item.max_abs_error is not None else "-",
             f"{item.seconds:.2f}",
             plain(item.error or ""),
         )
     console.print(table)
-    console.print(f"{result.ok} converted, {result.failed} failed")
+    skipped = f", {result.skipped} skipped" if result.skipped else ""
+    console.print(f"{result.ok} converted, {result.failed} failed{skipped}")

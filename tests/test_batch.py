@@ -167,16 +167,22 @@ def test_fail_fast_skips_the_rest(models, tmp_path):
     assert names[:2] == ["rnn.hdf5", "truncated.h5"]
     assert result.results[0].status == "ok"
     assert "truncated.h5" in result.results[1].error
-    assert all(r.status == "failed" and r.error == SKIPPED for r in result.results[2:])
-    assert result.ok == 1 and result.failed == len(result.results) - 1
+    assert all(r.status == "skipped" and r.error == SKIPPED for r in result.results[2:])
+    assert result.ok == 1 and result.failed == 1
+    assert result.skipped == len(result.results) - 2
     assert not (out / "top_lstm.onnx").exists()
 
 
 def test_fail_fast_cli_reports_skipped_files(models, tmp_path):
     result = run_cli(models, "-o", tmp_path / "out", "--json", "--fail-fast", "-j", "1")
     assert result.exit_code == 1
-    errors = [r["error"] for r in json.loads(result.stdout)["results"]]
+    document = json.loads(result.stdout)
+    errors = [r["error"] for r in document["results"]]
     assert errors.count(SKIPPED) == len(errors) - 2
+    statuses = [r["status"] for r in document["results"]]
+    assert statuses.count("skipped") == len(errors) - 2 and statuses.count("failed") == 1
+    assert (document["ok"], document["failed"], document["skipped"]) == (1, 1, len(errors) - 2)
+    assert "1 of " in result.stderr and "skipped" in result.stderr
 
 
 def test_a_crashing_worker_fails_only_its_own_file(models, tmp_path, monkeypatch):
