@@ -102,7 +102,7 @@ def test_cli_json_converts_every_good_file_and_reports_broken_ones(models, tmp_p
     result = run_cli(models, "-o", out, "--json", "--jobs", "2")
     assert result.exit_code == 1
     doc = json.loads(result.stdout)  # stdout holds the JSON document and nothing else
-    assert set(doc) == {"results", "ok", "failed"}
+    assert set(doc) == {"results", "ok", "failed", "skipped"}
     assert (doc["ok"], doc["failed"]) == (len(GOOD), len(BROKEN))
     assert all(set(row) == JSON_KEYS for row in doc["results"])
     assert_good_outputs(doc["results"], out)
