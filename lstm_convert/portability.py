@@ -85,6 +85,33 @@ def _fed_by_tile(model: onnx.ModelProto, node: onnx.NodeProto) -> bool:
     return value in producers and producers[value].op_type in ("Tile", "Expand")
 
 
+def _reader_key(producers: dict[str, onnx.NodeProto], value: str) -> tuple:
+    """What a recurrent node really reads: OpenVINO folds Identity away and merges
+    equal Transposes of one tensor, so those count as the tensor itself."""
+    node = producers.get(value)
+    if node is None or node.op_type not in ("Transpose", "Identity"):
+        return (value,)
+    perm = [tuple(a.ints) for a in node.attribute if a.name == "perm"]
+    return (*_reader_key(producers, node.input[0]), node.op_type, *perm)
+
+
+def _shared_input_with_sequence(model: onnx.ModelProto, recurrent: list) -> bool:
+    """Two or more recurrent nodes read one tensor and one of them has its ``Y`` used.
+    OpenVINO 2026.4's CPU plugin then computes the other readers wrongly (by up to ~2):
+    the ``Y`` node reads the tensor's buffer in place, its Transposes optimized away,
+    and the others read it later through a Reorder, apparently after it was reused.
+    With ``Y_h``/``Y_c`` alone all are exact. A no-op Reshape per reader dodges it only
+    while the Reshapes differ (OpenVINO merges equal ones), so no general form avoids it."""
+    producers = _producers(model)
+    readers: dict[tuple, list[onnx.NodeProto]] = {}
+    for node in recurrent:
+        readers.setdefault(_reader_key(producers, node.input[0]), []).append(node)
+    return any(
+        len(nodes) > 1 and any(n.output and n.output[0] for n in nodes)
+        for nodes in readers.values()
+    )
+
+
 def findings(model: onnx.ModelProto) -> list[Finding]:
     found = []
     activation = _activation_finding(model)
@@ -98,6 +125,13 @@ def findings(model: onnx.ModelProto) -> list[Finding]:
         found.append(Finding("an LSTM whose cell state is used with its other outputs", ("tract",)))
     if any(_fed_by_tile(model, n) for n in recurrent):
         found.append(Finding("a RepeatVector feeding a recurrent layer", ("tract",)))
+    if _shared_input_with_sequence(model, recurrent):
+        found.append(
+            Finding(
+                "one tensor read by several recurrent layers, one of them returning sequences",
+                ("openvino",),
+            )
+        )
     return found
 
 

@@ -125,3 +125,64 @@ def test_portable_models_convert_without_warning(tmp_path, name):
     result = CliRunner().invoke(app, ["convert", str(source), "-o", str(tmp_path / "m.onnx")])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
+
+
+def two_readers(first: list[str], second: list[str], transposes: int = 1) -> onnx.ModelProto:
+    """Two LSTMs on one batch-major input ([batch, 7, 4] -> Transpose -> seq-major), with
+    the outputs named in ``first``/``second`` (``""`` for unused): ``transposes`` = 2 gives
+    each its own Transpose."""
+    rng = np.random.default_rng(14)
+    units, features = 5, 4
+    nodes = [
+        helper.make_node("Transpose", ["X"], [f"X{i}"], perm=[1, 0, 2]) for i in range(transposes)
+    ]
+    weights, outputs = [], []
+    for index, names in enumerate((first, second)):
+        for part, rows in (("W", features), ("R", units)):
+            array = rng.normal(0, 1, (1, 4 * units, rows)).astype(np.float32)
+            weights.append(numpy_helper.from_array(array, f"{part}{index}"))
+        bias = rng.normal(0, 1, (1, 8 * units)).astype(np.float32)
+        weights.append(numpy_helper.from_array(bias, f"B{index}"))
+        source = f"X{min(index, transposes - 1)}"
+        inputs = [source, f"W{index}", f"R{index}", f"B{index}"]
+        nodes.append(helper.make_node("LSTM", inputs, names, hidden_size=units))
+        outputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names if n]
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 7, features])
+    graph = helper.make_graph(nodes, "readers", [x], outputs, weights)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+SHARED = "one tensor read by several recurrent layers, one of them returning sequences"
+
+
+@pytest.mark.parametrize(
+    "first, second, transposes, found",
+    [
+        (["Y0"], ["", "H1"], 1, True),
+        (["Y0"], ["Y1"], 1, True),
+        (["Y0", "H0"], ["", "H1", "C1"], 2, True),  # OpenVINO merges equal Transposes
+        (["", "H0"], ["", "H1", "C1"], 1, False),  # Y_h/Y_c only: exact in OpenVINO
+    ],
+)
+def test_recurrent_readers_of_one_tensor_with_a_sequence_are_found(
+    first, second, transposes, found
+):
+    model = two_readers(first, second, transposes)
+    shared = [f for f in findings(model) if f.construct == SHARED]
+    assert bool(shared) == found
+    assert all(f.runtimes == ("openvino",) for f in shared)
+
+
+def test_recurrent_readers_of_different_tensors_are_not_found():
+    model = two_readers(["Y0"], ["", "H1"])
+    model.graph.node[2].input[0] = "X"  # the second LSTM reads the untransposed input
+    assert not [f for f in findings(model) if f.construct == SHARED]
+
+
+def test_stacked_cells_with_initial_state_warn_about_openvino(tmp_path):
+    source = FIXTURES / "keras3" / "rnn_stacked_cells_initial_state.keras"
+    result = CliRunner().invoke(app, ["convert", str(source), "-o", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: not portable:")
+    assert f"{SHARED}, refused or miscomputed by OpenVINO (" in lines[0]
