@@ -80,7 +80,8 @@ def _producers(model: onnx.ModelProto) -> dict[str, onnx.NodeProto]:
 def _fed_by_tile(model: onnx.ModelProto, node: onnx.NodeProto) -> bool:
     producers = _producers(model)
     value = node.input[0]
-    while value in producers and producers[value].op_type in ("Transpose", "Identity"):
+    # UpSampling1D is a Tile and a Reshape; RepeatVector a Tile or Expand.
+    while value in producers and producers[value].op_type in ("Transpose", "Identity", "Reshape"):
         value = producers[value].input[0]
     return value in producers and producers[value].op_type in ("Tile", "Expand")
 
@@ -124,7 +125,9 @@ def findings(model: onnx.ModelProto) -> list[Finding]:
     ):
         found.append(Finding("an LSTM whose cell state is used with its other outputs", ("tract",)))
     if any(_fed_by_tile(model, n) for n in recurrent):
-        found.append(Finding("a RepeatVector feeding a recurrent layer", ("tract",)))
+        found.append(
+            Finding("a RepeatVector or UpSampling1D feeding a recurrent layer", ("tract",))
+        )
     if _shared_input_with_sequence(model, recurrent):
         found.append(
             Finding(

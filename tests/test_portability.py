@@ -186,3 +186,15 @@ def test_stacked_cells_with_initial_state_warn_about_openvino(tmp_path):
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: not portable:")
     assert f"{SHARED}, refused or miscomputed by OpenVINO (" in lines[0]
+
+
+@pytest.mark.parametrize("name", ["around_time_padding", "around_time_padding_fn"])
+def test_upsampling_feeding_a_recurrent_layer_warns_about_tract(tmp_path, name):
+    """UpSampling1D is a Tile and a Reshape in front of the node; tract's declutter pass
+    fails on it as it does on RepeatVector's Tile (measured with tract 0.23.9)."""
+    source = FIXTURES / "keras3" / f"{name}.h5"
+    result = CliRunner().invoke(app, ["convert", str(source), "-o", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "UpSampling1D feeding a recurrent layer" in lines[0]
+    assert "tract" in lines[0]

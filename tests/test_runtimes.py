@@ -14,6 +14,8 @@ from runtimes import available
 from lstm_convert.portability import findings
 
 KERAS_TOLERANCE = 1e-5
+# float32 rounding of outputs in the hundreds (regression_bigru_large) is ~1e-4 absolute.
+KERAS_RTOL = 1e-5
 RUNTIMES = ("openvino", "tract")
 
 
@@ -32,7 +34,7 @@ def test_runtime_matches_keras(entry, path, runtime):
     assert len(got) == len(expected)
     for actual, keras in zip(got, expected):
         assert actual.shape == keras.shape
-        np.testing.assert_allclose(actual, keras, rtol=0, atol=KERAS_TOLERANCE)
+        np.testing.assert_allclose(actual, keras, rtol=KERAS_RTOL, atol=KERAS_TOLERANCE)
 
 
 @pytest.mark.parametrize(
