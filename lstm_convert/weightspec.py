@@ -7,7 +7,12 @@ Keras, not about ONNX.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .model import Layer
 
 # Noise and dropout layers only act while training: identities at inference.
 IDENTITY_AT_INFERENCE = (
@@ -160,3 +165,19 @@ WEIGHTLESS_CLASSES = frozenset(
         "ConvertToTensor",
     }
 )
+
+
+def named_weights(layer: Layer, dtype: Any) -> dict[str, np.ndarray]:
+    """A converter's view of ``layer``'s arrays, keyed by their Keras names, as ``dtype``;
+    an array count that contradicts the config is refused."""
+    import numpy as np
+
+    from .errors import WeightsError
+
+    names = weight_names(layer.class_name, layer.config) or []
+    if len(names) != len(layer.weights):
+        raise WeightsError(
+            f"layer {layer.name!r} ({layer.class_name}) has {len(layer.weights)} weight arrays, "
+            f"its config implies {len(names)}"
+        )
+    return {n: np.asarray(w, dtype) for n, w in zip(names, layer.weights, strict=True)}

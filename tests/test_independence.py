@@ -13,6 +13,7 @@ from conftest import FIXTURES
 
 from lstm_convert.api import convert
 from lstm_convert.errors import ParityError
+from lstm_convert.weightspec import weight_names as _true_weight_names
 
 
 def _unconverted_cudnn(kernel, recurrent, gates):
@@ -52,9 +53,7 @@ def _masks_or_everywhere(ctx, layer, inputs):
 
 
 def _batchnorm_statistics_swapped(class_name, config):
-    from lstm_convert.weightspec import weight_names
-
-    names = weight_names(class_name, config)
+    names = _true_weight_names(class_name, config)
     if class_name == "BatchNormalization":
         swap = {"moving_mean": "moving_variance", "moving_variance": "moving_mean"}
         names = [swap.get(name, name) for name in names]
@@ -98,7 +97,7 @@ MUTATIONS = [
         "tfkeras/masked_two_inputs_concat.h5",
     ),
     (
-        "lstm_convert.layers.normalization.weight_names",
+        "lstm_convert.weightspec.weight_names",
         _batchnorm_statistics_swapped,
         "keras3/around_batchnorm.h5",
     ),

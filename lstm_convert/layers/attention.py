@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto, helper
 
-from ..errors import UnsupportedModelError, WeightsError
+from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
-from ..weightspec import weight_names
+from ..weightspec import named_weights
 from .ops import mask_weight, reduce
 from .registry import converter
 
@@ -73,15 +73,6 @@ def convert_dot(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Ca
     return [Tensor(value, shape, "float32")]
 
 
-def _scalar_weights(layer: Layer, names: list[str]) -> dict[str, np.ndarray]:
-    if len(layer.weights) != len(names):
-        raise WeightsError(
-            f"layer {layer.name!r} ({layer.class_name}) has {len(layer.weights)} weight arrays, "
-            f"its config implies {len(names)}"
-        )
-    return {n: np.asarray(w, np.float32) for n, w in zip(names, layer.weights, strict=True)}
-
-
 def _pairwise_tanh(ctx: ExportContext, query: str, key: str, scale: str | None, name: str) -> str:
     """``tanh(scale * (q[:, :, None] + k[:, None]))`` -> ``[batch, Tq, Tv, dim]``."""
     b = ctx.builder
@@ -96,7 +87,7 @@ def _pairwise_tanh(ctx: ExportContext, query: str, key: str, scale: str | None, 
 def attention_scores(ctx: ExportContext, layer: Layer, query: str, key: str) -> str:
     """Keras's scores ``[batch, Tq, Tv]`` before masking."""
     b = ctx.builder
-    w = _scalar_weights(layer, weight_names(layer.class_name, layer.config) or [])
+    w = named_weights(layer, np.float32)
     scale = b.initializer(f"{layer.name}_scale", w["scale"]) if "scale" in w else None
     if layer.class_name == "AdditiveAttention":
         summed = _pairwise_tanh(ctx, query, key, None, layer.name)

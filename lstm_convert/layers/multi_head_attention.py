@@ -15,7 +15,7 @@ from ..errors import UnsupportedModelError, WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
-from ..weightspec import weight_names
+from ..weightspec import named_weights
 from .attention import causal_allowed
 from .registry import converter
 
@@ -42,13 +42,7 @@ def _check_config(layer: Layer) -> None:
 
 
 def _weights(layer: Layer) -> dict[str, np.ndarray]:
-    names = weight_names(layer.class_name, layer.config) or []
-    if len(names) != len(layer.weights):
-        raise WeightsError(
-            f"layer {layer.name!r} (MultiHeadAttention) has {len(layer.weights)} weight arrays, "
-            f"its config implies {len(names)}"
-        )
-    w = {n: np.asarray(a, np.float32) for n, a in zip(names, layer.weights, strict=True)}
+    w = named_weights(layer, np.float32)
     for part in ("query", "key", "value"):
         if w[f"{part}_kernel"].ndim != 3:
             raise WeightsError(f"layer {layer.name!r}: {part} kernel is not [dim, heads, size]")

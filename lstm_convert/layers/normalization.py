@@ -8,7 +8,7 @@ from ..errors import UnsupportedModelError, WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
-from ..weightspec import weight_names
+from ..weightspec import named_weights
 from .activation_layers import config_number
 from .ops import reduce
 from .registry import converter
@@ -25,16 +25,6 @@ def norm_axes(layer: Layer, rank: int) -> list[int]:
     if 0 in axes:
         raise UnsupportedModelError(f"layer {layer.name!r}: normalizing over the batch axis")
     return axes
-
-
-def named_weights(layer: Layer) -> dict[str, np.ndarray]:
-    names = weight_names(layer.class_name, layer.config) or []
-    if len(names) != len(layer.weights):
-        raise WeightsError(
-            f"layer {layer.name!r} ({layer.class_name}) has {len(layer.weights)} weight arrays, "
-            f"its config implies {len(names)}"
-        )
-    return {n: np.asarray(w, np.float64) for n, w in zip(names, layer.weights, strict=True)}
 
 
 def broadcast_param(x: Tensor, axes: list[int], array: np.ndarray, layer: Layer) -> np.ndarray:
@@ -55,7 +45,7 @@ def convert_batch_norm(
 ) -> list[Tensor]:
     x = inputs[0]
     axes = norm_axes(layer, x.rank)
-    w = named_weights(layer)
+    w = named_weights(layer, np.float64)
     # A hostile file's negative variance gives NaN, as in Keras; the check then fails it.
     with np.errstate(invalid="ignore", divide="ignore"):
         inv = 1.0 / np.sqrt(w["moving_variance"] + config_number(layer, "epsilon", 1e-3))
@@ -78,7 +68,7 @@ def convert_layer_norm(
     if config.get("rms_scaling"):
         raise UnsupportedModelError(f"layer {layer.name!r}: rms_scaling is not supported")
     axes = norm_axes(layer, x.rank)
-    w = named_weights(layer)
+    w = named_weights(layer, np.float64)
     b = ctx.builder
     mean = reduce(ctx, "ReduceMean", x.name, axes, f"{layer.name}_mean", 1)
     centred = b.op("Sub", [x.name, mean], layer.name)
