@@ -6,7 +6,7 @@ import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from .batch import BatchResult, convert_many
 from .errors import (
     ConvertError,
     InputFileError,
+    OutputPathError,
     ParityError,
     WeightsError,
     internal_error,
@@ -41,26 +42,68 @@ from .parity import (
 from .portability import portability_warning
 from .readers import read_model
 from .readers.guard import probe
+from .safe_text import visible
 from .sandbox import refuse_unbounded_ops, run_onnx_sandboxed
 from .threads import with_threads
 from .user_inputs import load_inputs
 from .weightspec import weight_names
 
+if TYPE_CHECKING:
+    from .explain import ExplainResult
 
-def explain(path: str | Path, layer: str | None = None, bias_split: str = "wb") -> Any:
-    """Where every gate and bias of each recurrent layer goes (see ``explanation.py``)."""
-    from .explanation import explain as explain_file
+
+def explain(
+    path: str | Path,
+    layer: str | None = None,
+    bias_split: str = "wb",
+    *,
+    numpy: bool = False,
+    export_svg: str | Path | None = None,
+    export_html: str | Path | None = None,
+    width: int | None = None,
+    force: bool = False,
+) -> ExplainResult:
+    """Where every gate and bias of each recurrent layer goes, read from what the
+    exporter writes (see ``lstm_convert/explain/``).
+
+    ``numpy=True`` adds ``result.numpy``, one Keras step of ``layer`` in plain NumPy
+    (``layer`` is then required when the model has several recurrent layers).
+    ``export_svg`` / ``export_html`` also save the rendering, ``width`` columns wide
+    (default 120), refusing to overwrite a file unless ``force=True``.
+    """
+    from .explain import explain_model, numpy_snippet
+    from .explain.svg import EXPORT_WIDTH, save_exports
     from .options import check_bias_split
 
     check_bias_split(bias_split)
     with bugs_reported():
-        return explain_file(path, layer=layer, bias_split=bias_split)
+        exports = _explain_exports(path, export_svg, export_html, force)
+        model = load(path)
+        result = explain_model(model, layer, bias_split)
+        if numpy:
+            result.numpy = numpy_snippet(model, layer)
+        if exports:
+            title = visible(f"lstm-convert explain {Path(path).name}")
+            save_exports(result, exports, width or EXPORT_WIDTH, title, force)
+        return result
+
+
+def _explain_exports(
+    path: str | Path, svg: str | Path | None, html: str | Path | None, force: bool
+) -> list[tuple[Path, str]]:
+    """The (path, kind) files to write, each checked before any work is done."""
+    exports = [(Path(p), kind) for p, kind in ((svg, "svg"), (html, "html")) if p is not None]
+    for target, _ in exports:
+        check_output_path(path, target, force)
+    if len(exports) == 2 and exports[0][0] == exports[1][0]:
+        raise OutputPathError(f"{svg}: given as both the SVG and the HTML export")
+    return exports
 
 
 def __getattr__(name: str) -> Any:
-    # explanation.py is imported on demand so the plain ``convert`` path stays light.
+    # explain/ is imported on demand so the plain ``convert`` path stays light.
     if name == "ExplainResult":
-        from .explanation import ExplainResult
+        from .explain import ExplainResult
 
         return ExplainResult
     raise AttributeError(name)

@@ -280,7 +280,7 @@ def convert(
             # Piped or redirected: plain lines, without importing rich (use --json to parse).
             sys.stdout.write(plain_convert_summary(result))
             return
-        from .render import print_convert_result
+        from .render.results import print_convert_result
 
         print_convert_result(result)
 
@@ -318,7 +318,7 @@ def verify(
                 {**asdict(report), "max_abs_error": report.max_abs_error, "passed": report.passed}
             )
         else:
-            from .render import print_parity
+            from .render.results import print_parity
 
             print_parity(report)
         if not report.passed:
@@ -345,7 +345,7 @@ def inspect(
         if as_json:
             _print_json(result.to_dict())
             return
-        from .render import print_inspect
+        from .render.results import print_inspect
 
         print_inspect(result)
 

@@ -11,7 +11,6 @@ import typer
 from .cli import BiasSplitChoice, DebugOption, JsonOption, _print_json, app, reported_errors
 from .safe_text import visible
 
-EXPORT_WIDTH = 120  # columns of --export-svg / --export-html when --width is not given
 HELP = (
     "Show where each Keras gate, kernel column and bias value goes in ONNX, and why.\n\n"
     'Answers "Keras gave my LSTM one bias vector: where does it go in ONNX\'s B = [Wb, Rb]?" '
@@ -47,8 +46,9 @@ def explain(
         bool,
         typer.Option(
             "--numpy",
-            help="Print a runnable NumPy snippet computing one Keras LSTM step from the "
-            "file's own arrays, instead of the tables.",
+            help="Print a runnable NumPy snippet computing one Keras step (LSTM, GRU, "
+            "SimpleRNN, CuDNN) from the file's own arrays, instead of the tables; --layer "
+            "picks the layer when there are several.",
         ),
     ] = False,
     width: Annotated[
@@ -65,59 +65,31 @@ def explain(
 ) -> None:
     """The `explain` command; its help text is HELP."""
     with reported_errors(debug):
-        from .explanation import explain as explain_file
-        from .outputs import check_output_path
+        from .api import explain as explain_file
 
-        requested = ((export_svg, "svg"), (export_html, "html"))
-        exports = [(path, kind) for path, kind in requested if path is not None]
-        for path, _ in exports:
-            check_output_path(model, path, force)
-        if export_svg is not None and export_html is not None and export_svg == export_html:
-            from .errors import OutputPathError
-
-            raise OutputPathError(f"{export_svg}: given to both --export-svg and --export-html")
-
-        result = explain_file(model, layer=layer, bias_split=bias_split.value)
-        snippet = None
-        if numpy:
-            from .explanation import numpy_snippet
-
-            snippet = numpy_snippet(model, layer=layer)
-
-        if exports:
-            _export(result, exports, width or EXPORT_WIDTH, model, force)
+        result = explain_file(
+            model,
+            layer=layer,
+            bias_split=bias_split.value,
+            numpy=numpy,
+            export_svg=export_svg,
+            export_html=export_html,
+            width=width,
+            force=force,
+        )
         if as_json:
             data = result.to_dict()
-            if snippet is not None:
-                data["numpy"] = snippet
+            if result.numpy is None:
+                del data["numpy"]
             _print_json(data)
-        elif snippet is not None:
-            sys.stdout.write(snippet)
+        elif result.numpy is not None:
+            sys.stdout.write(result.numpy)
         else:
             from rich.console import Console
 
-            from .explanation_render import print_explain
+            from .render.explain import print_explain
 
             print_explain(result, Console(width=width) if width else Console())
-        for path, kind in exports:
-            typer.echo(visible(f"wrote {path} ({kind.upper()})"), err=True)
-
-
-def _export(result, exports: list[tuple[Path, str]], width: int, model: Path, force: bool) -> None:
-    """Render into a recording console and save each format atomically."""
-    import io
-
-    from rich.console import Console
-
-    from .explanation_render import print_explain
-    from .outputs import atomic_target
-
-    console = Console(record=True, width=width, file=io.StringIO(), force_terminal=True)
-    print_explain(result, console)
-    for path, kind in exports:
-        with atomic_target(path, force) as temp_path:
-            if kind == "svg":
-                title = visible(f"lstm-convert explain {model.name}")
-                console.save_svg(str(temp_path), title=title, clear=False)
-            else:
-                console.save_html(str(temp_path), clear=False)
+        for path, kind in ((export_svg, "svg"), (export_html, "html")):
+            if path is not None:
+                typer.echo(visible(f"wrote {path} ({kind.upper()})"), err=True)

@@ -24,23 +24,6 @@ def cudnn_kernels(kernel: Array, recurrent: Array, gates: int) -> tuple[Array, A
     return keras_kernel, keras_recurrent
 
 
-def cudnn_lstm(kernel: Array, recurrent: Array, bias: Array) -> tuple[Array, Array, Array, Array]:
-    """CuDNNLSTM -> (kernel, recurrent_kernel, input_bias, recurrent_bias), gates i,f,c,o.
-
-    The one LSTM layout with two genuine biases: ``bias[:4u]`` is added to x.W and
-    ``bias[4u:]`` to h.U. Keras's LSTM would sum them; ONNX keeps them as Wb and Rb.
-    """
-    keras_kernel, keras_recurrent = cudnn_kernels(kernel, recurrent, 4)
-    input_bias, recurrent_bias = np.split(np.asarray(bias), 2)
-    return keras_kernel, keras_recurrent, input_bias, recurrent_bias
-
-
-def cudnn_gru(kernel: Array, recurrent: Array, bias: Array) -> tuple[Array, Array, Array]:
-    """CuDNNGRU -> GRU(reset_after=True) weights: bias (6u,) becomes (2, 3u)."""
-    keras_kernel, keras_recurrent = cudnn_kernels(kernel, recurrent, 3)
-    return keras_kernel, keras_recurrent, np.asarray(bias).reshape(2, -1)
-
-
 def keras1_lstm(arrays: list[Array]) -> list[Array]:
     """Keras 1's 12 arrays W_i,U_i,b_i, W_c,U_c,b_c, W_f,U_f,b_f, W_o,U_o,b_o -> i,f,c,o."""
     order = (0, 2, 1, 3)  # file gate blocks are i, c, f, o

@@ -3,39 +3,20 @@
 Keras stores a recurrent layer's kernel as ``(input, gates*units)`` with its gate
 blocks side by side; ONNX wants ``W[dir, gates*units, input]`` (a transpose) with
 its own gate order. Each permutation below reads "ONNX gate k comes from Keras gate
-PERM[k]" and is declared once here.
+perm[k]"; the gate orders themselves are declared once, in ``families.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-# Keras LSTM gates: i, f, c, o.  ONNX LSTM gates: i, o, f, c.
-KERAS_LSTM_GATES = ("i", "f", "c", "o")
-ONNX_LSTM_GATES = ("i", "o", "f", "c")
-KERAS_TO_ONNX_LSTM = (0, 3, 1, 2)
-# GRU gates are z, r, h in both Keras and ONNX: nothing moves.
-KERAS_GRU_GATES = ("z", "r", "h")
-ONNX_GRU_GATES = ("z", "r", "h")
-KERAS_TO_ONNX_GRU = (0, 1, 2)
-# SimpleRNN has a single gate.
-KERAS_RNN_GATES = ("h",)
-KERAS_TO_ONNX_RNN = (0,)
+if TYPE_CHECKING:
+    from .families import LayerBiases
 
 BiasSplit = Literal["wb", "rb", "half"]
 BIAS_SPLITS: tuple[str, ...] = ("wb", "rb", "half")
-
-
-@dataclass(frozen=True)
-class OnnxRecurrentWeights:
-    """W ``[dirs, G*u, in]``, R ``[dirs, G*u, u]`` and B ``[dirs, 2*G*u]`` = [Wb, Rb]."""
-
-    W: np.ndarray
-    R: np.ndarray
-    B: np.ndarray
 
 
 def gate_index(perm: tuple[int, ...], units: int) -> np.ndarray:
@@ -94,44 +75,20 @@ def remap_direction(
     return w, r, np.concatenate([wb, rb])
 
 
-def stack_directions(
-    *directions: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> OnnxRecurrentWeights:
-    return OnnxRecurrentWeights(
-        W=np.stack([d[0] for d in directions]),
-        R=np.stack([d[1] for d in directions]),
-        B=np.stack([d[2] for d in directions]),
-    )
-
-
-def single_bias_parts(
-    bias: np.ndarray | None, split: BiasSplit
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Keras's one bias, divided into the (input, recurrent) parts ONNX will add."""
-    if bias is None:
-        return None, None
-    bias = np.asarray(bias, dtype=np.float32)
-    wb, rb = split_bias(bias, split)
-    return wb, rb
-
-
-def lstm_direction(
+def remap_layer(
     kernel: np.ndarray,
     recurrent_kernel: np.ndarray,
-    bias: np.ndarray | None,
+    biases: LayerBiases,
+    perm: tuple[int, ...],
     units: int,
     split: BiasSplit = "wb",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keras LSTM (one bias, gates i,f,c,o) -> ONNX LSTM (Wb+Rb, gates i,o,f,c)."""
-    wb, rb = single_bias_parts(bias, split)
-    return remap_direction(kernel, recurrent_kernel, wb, rb, KERAS_TO_ONNX_LSTM, units)
+    """One direction of a recurrent layer whose bias ``families`` has read.
 
-
-def remap_lstm(
-    kernel: np.ndarray,
-    recurrent_kernel: np.ndarray,
-    bias: np.ndarray | None,
-    split: BiasSplit = "wb",
-) -> OnnxRecurrentWeights:
-    units = recurrent_kernel.shape[0]
-    return stack_directions(lstm_direction(kernel, recurrent_kernel, bias, units, split))
+    One Keras bias is divided into (Wb, Rb) by ``split``; two genuine biases go to Wb
+    and Rb as they are; no bias gives zeros.
+    """
+    if biases.kind == "single":
+        wb, rb = split_bias(np.asarray(biases.input, dtype=np.float32), split)
+        return remap_direction(kernel, recurrent_kernel, wb, rb, perm, units)
+    return remap_direction(kernel, recurrent_kernel, biases.input, biases.recurrent, perm, units)

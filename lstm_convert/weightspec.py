@@ -7,7 +7,10 @@ Keras, not about ONNX.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .families import cell_layer_class, family_of, recurrent_layer_classes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,12 +27,8 @@ IDENTITY_AT_INFERENCE = (
     "ActivityRegularization",
 )
 CONV_CLASSES = ("Conv1D", "Conv2D")
-RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
+RECURRENT_CLASSES = recurrent_layer_classes()  # see families.py
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
-
-
-# keras.layers.RNN(cell): the layer class each cell class computes like.
-CELL_LAYER_CLASSES = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
 
 
 def rnn_cells(config: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
@@ -46,7 +45,7 @@ def rnn_cells(config: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]
     for entry in entries:
         entry = entry if isinstance(entry, dict) else {}
         cell_config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
-        result.append((CELL_LAYER_CLASSES.get(entry.get("class_name")), cell_config))
+        result.append((cell_layer_class(entry.get("class_name")), cell_config))
     return result
 
 
@@ -65,13 +64,47 @@ def bidirectional_weights(config: dict[str, Any], weights: list) -> tuple[list, 
     return list(weights[:count]), list(weights[count:])
 
 
+@dataclass(frozen=True)
+class KerasDirection:
+    """One Keras direction of a recurrent layer: the layer itself, or one half of a
+    Bidirectional."""
+
+    label: str  # "forward", or "backward" in a Bidirectional
+    class_name: str
+    config: dict[str, Any]
+    weights: list
+    runs_backwards: bool  # processes the steps last to first
+
+
+def keras_directions(
+    class_name: str, config: dict[str, Any], weights: list
+) -> list[KerasDirection]:
+    """Each Keras direction: one, or (forward, backward) for a Bidirectional.
+
+    Keras builds a Bidirectional's backward copy with ``go_backwards`` flipped; an
+    explicit ``backward_layer`` says so itself (flipped when it does not say)."""
+    if class_name != "Bidirectional":
+        back = bool(config.get("go_backwards"))
+        return [KerasDirection("forward", class_name, config, list(weights), back)]
+    forward, backward = inner_layer_configs(config)
+    fwd_weights, bwd_weights = bidirectional_weights(config, weights)
+    fwd_back = bool(forward["config"].get("go_backwards"))
+    bwd_back = not fwd_back
+    if "backward_layer" in config:
+        bwd_back = bool(backward["config"].get("go_backwards", bwd_back))
+    return [
+        KerasDirection("forward", forward["class_name"], forward["config"], fwd_weights, fwd_back),
+        KerasDirection(
+            "backward", backward["class_name"], backward["config"], bwd_weights, bwd_back
+        ),
+    ]
+
+
 def weight_names(class_name: str, config: dict[str, Any]) -> list[str] | None:
     """Names of the weights a layer stores, or None when the class is unknown to us."""
-    if class_name in ("LSTM", "GRU", "SimpleRNN"):
-        names = ["kernel", "recurrent_kernel"]
-        return names + ["bias"] if config.get("use_bias", True) else names
-    if class_name in ("CuDNNLSTM", "CuDNNGRU"):
-        return ["kernel", "recurrent_kernel", "bias"]
+    family = family_of(class_name)
+    if family is not None and class_name in family.layer_classes:
+        return family.weight_names(class_name, config)
     if class_name == "Dense":
         return ["kernel", "bias"] if config.get("use_bias", True) else ["kernel"]
     if class_name == "Embedding":

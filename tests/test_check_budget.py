@@ -146,16 +146,18 @@ def test_estimate_follows_the_amplification(tmp_path):
     assert costs[1] > 30 * costs[0]
 
 
-@pytest.mark.parametrize("perm", [(0, 3, 2, 1), (0, 1, 3, 2)])
-def test_float32_products_still_catch_a_gate_remap_error(tmp_path, monkeypatch, perm):
+# Wrong Keras gate orders, read as the permutations (0, 3, 2, 1) and (0, 1, 3, 2).
+@pytest.mark.parametrize("gates", [("i", "c", "f", "o"), ("i", "o", "c", "f")])
+def test_float32_products_still_catch_a_gate_remap_error(tmp_path, monkeypatch, gates):
     """The reference multiplies float32 weights in float32: a wrong gate order must still
     fail the check by far more than the tolerance (float32 noise is ~1e-7 here)."""
-    from lstm_convert import remap
+    from family_mutations import misorder
+
     from lstm_convert.errors import ParityError
 
     good = api.convert(SEED_H5, tmp_path / "good.onnx")
     assert good.max_abs_error < 1e-6
-    monkeypatch.setattr(remap, "KERAS_TO_ONNX_LSTM", perm)
+    misorder(monkeypatch, "LSTM", gates)
     with pytest.raises(ParityError) as caught:
         api.convert(SEED_H5, tmp_path / "bad.onnx")
     assert caught.value.exit_code == 1

@@ -96,7 +96,9 @@ def test_debug_shows_the_traceback(runner, tmp_path):
 def test_parity_mismatch_exits_1_and_writes_nothing(runner, tmp_path, monkeypatch):
     out = tmp_path / "seed.onnx"
     # A wrong gate order: a real mismatch, which the check must catch.
-    monkeypatch.setattr("lstm_convert.remap.KERAS_TO_ONNX_LSTM", (0, 1, 2, 3))
+    from family_mutations import misorder
+
+    misorder(monkeypatch, "LSTM", ("i", "o", "f", "c"))
     result = runner.invoke(app, ["convert", str(SEED), "-o", str(out)])
     assert result.exit_code == 1
     assert "differs from Keras" in result.stderr

@@ -23,15 +23,10 @@ from conftest import ROOT, SAMPLES, manifest
 from onnx import numpy_helper
 from typer.testing import CliRunner
 
-from lstm_convert.api import convert, load
+from lstm_convert.api import convert, explain, load
 from lstm_convert.cli import app
 from lstm_convert.errors import UnsupportedModelError
-from lstm_convert.explanation import (
-    LayerNotFoundError,
-    explain,
-    explain_model,
-    numpy_snippet,
-)
+from lstm_convert.explain import LayerNotFoundError, explain_model, numpy_snippet
 from lstm_convert.reference import run_rnn
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -98,8 +93,8 @@ def test_seed_forget_block_moves_from_keras_4_8_to_onnx_wb_8_12():
     assert exp.wb == [0.0] * 8 + [1.0] * 4 + [0.0] * 4
     assert exp.rb == [0.0] * 16
     assert exp.bias_max_diff == 0.0 and exp.kernel_max_diff == 0.0
-    assert exp.arrays_from == "export"
     assert exp.initializers == {"W": "lstm_W", "R": "lstm_R", "B": "lstm_B"}
+    assert exp.onnx_node == "lstm_LSTM"
 
 
 def test_seed_table_shows_the_forget_row():
@@ -223,13 +218,7 @@ def test_keras_zip_files_too():
 
 @pytest.mark.parametrize("name,cell", [("cudnn_lstm", "CuDNNLSTM"), ("cudnn_gru", "CuDNNGRU")])
 def test_cudnn_biases_are_genuine(name, cell):
-    from lstm_convert.layers.recurrent import SPEC_BUILDERS
-
-    if cell not in SPEC_BUILDERS:
-        pytest.skip(f"no {cell} converter registered yet: explain goes through the converter")
     path = fixture_path(name)
-    if not path.exists():
-        pytest.skip(f"{path} not generated")
     (exp,) = explain(path).layers
     size = len(exp.keras_gates) * exp.units
     stored = np.asarray(load(path).layer(exp.layer).weights[2]).reshape(-1)
@@ -325,7 +314,7 @@ def test_numpy_snippet_matches_the_reference():
 
 def test_numpy_snippet_runs_standalone(tmp_path):
     script = tmp_path / "step.py"
-    script.write_text(numpy_snippet(SEED), encoding="utf-8")
+    script.write_text(numpy_snippet(load(SEED)), encoding="utf-8")
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, check=True
     )
@@ -333,7 +322,7 @@ def test_numpy_snippet_runs_standalone(tmp_path):
 
 
 def test_numpy_snippet_reads_large_layers_from_the_file():
-    snippet = numpy_snippet(SEED, inline_limit=0)
+    snippet = numpy_snippet(load(SEED), inline_limit=0)
     assert "from lstm_convert.api import load" in snippet
     namespace: dict = {}
     exec(compile(snippet, "<snippet>", "exec"), namespace)
@@ -345,16 +334,23 @@ def test_numpy_snippet_reads_large_layers_from_the_file():
 def test_numpy_snippet_with_hard_sigmoid():
     path = fixture_path("lstm_act_linear_hard_sigmoid", generation="keras3")
     namespace: dict = {}
-    exec(compile(numpy_snippet(path), "<snippet>", "exec"), namespace)
+    exec(compile(numpy_snippet(load(path)), "<snippet>", "exec"), namespace)
     h, c = reference_step(path, namespace)
     np.testing.assert_allclose(namespace["h"], h, atol=1e-6)
     np.testing.assert_allclose(namespace["c"], c, atol=1e-6)
 
 
-def test_numpy_needs_an_lstm():
-    result = run_cli(str(gru_reset_after_path()), "--numpy")
+def test_numpy_needs_layer_when_there_are_several():
+    path = fixture_path("lstm_stacked")
+    result = run_cli(str(path), "--numpy")
     assert result.exit_code == 2
-    assert "LSTM" in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    names = [layer.name for layer in load(path).layers if layer.class_name == "LSTM"]
+    assert len(names) > 1 and all(f"{name} (LSTM)" in line for name in names)
+    assert "--layer" in line
+    chosen = run_cli(str(path), "--numpy", "--layer", names[1])
+    assert chosen.exit_code == 0, chosen.output
+    assert f"layer {names[1]!r}" in chosen.stdout
 
 
 def test_json_can_carry_the_snippet():
@@ -392,7 +388,6 @@ def test_bidirectional_with_directions_of_different_sizes():
     assert forward.initializers["B"].endswith("_forward_B")
     assert backward.initializers["B"].endswith("_backward_B")
     assert forward.onnx_shapes["B"][0] == backward.onnx_shapes["B"][0] == 1
-    assert forward.arrays_from == backward.arrays_from == "export"
     assert forward.bias_max_diff == backward.bias_max_diff == 0.0
     assert forward.kernel_max_diff == backward.kernel_max_diff == 0.0
 
@@ -400,51 +395,52 @@ def test_bidirectional_with_directions_of_different_sizes():
 def test_stateful_layers_are_exported_with_their_states_exposed():
     result = explain(fixture_path("lstm_stateful"))
     assert result.note is not None and "stateful layer(s) 'lstm'" in result.note
-    assert [exp.arrays_from for exp in result.layers] == ["export"]
     assert result.layers[0].bias_max_diff == 0.0
 
 
-def test_layers_of_models_that_do_not_convert_come_from_their_converter(monkeypatch):
-    """When the exporter refuses the model (some other layer, say), each recurrent layer
-    still gets the arrays its converter builds, the very ones emit_node writes."""
-    import lstm_convert.export
+def test_explain_reads_the_exporters_record_of_each_node(tmp_path):
+    """W, R, B and the node come from what export_model recorded it wrote: the very
+    initializers of the node `convert` writes, direction by direction."""
+    path = fixture_path("bidir_lstm_inner_go_backwards")
+    out = tmp_path / "m.onnx"
+    convert(path, out)
+    graph = onnx.load(str(out)).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for exp in explain(path).layers:
+        (node,) = [n for n in graph.node if n.name == exp.onnx_node]
+        assert list(node.input[1:4]) == [exp.initializers[k] for k in "WRB"]
+        b = inits[exp.initializers["B"]][exp.direction_index]
+        np.testing.assert_array_equal(b, np.float32(exp.wb + exp.rb))
 
-    exported = explain(fixture_path("bidir_lstm_concat")).layers
+
+def test_a_model_that_does_not_convert_is_an_error_not_a_guess(monkeypatch):
+    """No fallback: when the exporter refuses the model, explain says why (exit 2)."""
+    import lstm_convert.export
 
     def refuse(model, options):
         raise UnsupportedModelError("layer 'x' (Mystery) blocks the conversion")
 
     monkeypatch.setattr(lstm_convert.export, "export_model", refuse)
-    result = explain(fixture_path("bidir_lstm_concat"))
-    assert result.note is not None and "Mystery" in result.note
-    for exp, reference in zip(result.layers, exported, strict=True):
-        assert exp.arrays_from == "converter" and reference.arrays_from == "export"
-        assert (exp.wb, exp.rb) == (reference.wb, reference.rb)
-        assert exp.direction_index == reference.direction_index
-        assert exp.onnx_shapes == reference.onnx_shapes
-        assert exp.bias_max_diff == 0.0 and exp.kernel_max_diff == 0.0
-    text = run_cli(str(fixture_path("bidir_lstm_concat")), "--width", "120").stdout
-    assert "initializers (from the converter)" in text and "Note: the whole model" in text
+    with pytest.raises(UnsupportedModelError, match="Mystery"):
+        explain(fixture_path("bidir_lstm_concat"))
+    result = run_cli(str(fixture_path("bidir_lstm_concat")))
+    assert result.exit_code == 2 and "Mystery" in result.stderr
 
 
 @pytest.mark.parametrize(
-    "target, wrong, fixture",
+    "cell, wrong, fixture",
     [
-        ("lstm_convert.remap.KERAS_TO_ONNX_LSTM", (0, 1, 2, 3), SAMPLES / "seed_lstm.h5"),
-        (
-            "lstm_convert.layers.gru.KERAS_TO_ONNX_GRU",
-            (1, 0, 2),
-            ROOT / "tests/fixtures/tfkeras/gru_basic.h5",
-        ),
+        ("LSTM", ("i", "o", "f", "c"), SAMPLES / "seed_lstm.h5"),
+        ("GRU", ("r", "z", "h"), ROOT / "tests/fixtures/tfkeras/gru_basic.h5"),
     ],
 )
-def test_a_wrong_permutation_turns_the_check_column_red(monkeypatch, target, wrong, fixture):
-    """The check is semantic: it must not locate slots with the remapper's constant.
-    Both the remapper and explain's own tables get the wrong permutation, as when the
-    shared constant itself is wrong."""
-    monkeypatch.setattr(target, wrong)
-    name = target.rsplit(".", 1)[1]
-    monkeypatch.setattr(f"lstm_convert.explanation.{name}", wrong)
+def test_a_wrong_permutation_turns_the_check_column_red(monkeypatch, cell, wrong, fixture):
+    """The check is semantic: it must not locate slots with the descriptor's orders.
+    Both the converter and explain's own tables read the wrong gate order, as when the
+    family descriptor itself is wrong."""
+    from family_mutations import misorder
+
+    misorder(monkeypatch, cell, wrong)
     result = explain(fixture)
     exp = result.layers[0]
     assert exp.bias_max_diff == 0.0  # the slot-by-slot check cannot see it...

@@ -74,7 +74,7 @@ def test_convert_terminal_rendering_is_not_markup(evil, tmp_path):
     from rich.console import Console
 
     from lstm_convert.api import convert
-    from lstm_convert.render import print_convert_result
+    from lstm_convert.render.results import print_convert_result
 
     out = tmp_path / "[" / "m.onnx"
     out.parent.mkdir()

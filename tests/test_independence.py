@@ -10,6 +10,7 @@ would write a wrong model; it must stop with a parity mismatch instead.
 import numpy as np
 import pytest
 from conftest import FIXTURES
+from family_mutations import misorder
 
 from lstm_convert.api import convert
 from lstm_convert.errors import ParityError
@@ -70,12 +71,13 @@ MUTATIONS = [
     ("lstm_convert.readers.keras1.keras1_lstm", _keras1_lstm_wrong_order, "keras1/lstm_basic.h5"),
     ("lstm_convert.readers.keras1.keras1_gru", _keras1_gru_reversed, "keras1/gru_basic.h5"),
     (
-        "lstm_convert.layers.bidirectional.bidirectional_weights",
+        "lstm_convert.weightspec.bidirectional_weights",
         _split_swapped,
         "tfkeras/bidir_lstm_concat_sequences_fn.h5",
     ),
-    ("lstm_convert.remap.KERAS_TO_ONNX_LSTM", (0, 1, 2, 3), "tfkeras/lstm_basic.h5"),
-    ("lstm_convert.layers.gru.KERAS_TO_ONNX_GRU", (1, 0, 2), "keras3/gru_basic.h5"),
+    # The family descriptors' gate orders (families.py), read by every converter.
+    ("families.LSTM.keras_gates", ("i", "o", "f", "c"), "tfkeras/lstm_basic.h5"),
+    ("families.GRU.keras_gates", ("r", "z", "h"), "keras3/gru_basic.h5"),
     (
         "lstm_convert.activations.hard_sigmoid_slope",
         _slopes_swapped,
@@ -115,7 +117,10 @@ def test_a_broken_converter_helper_fails_parity(
     out = tmp_path / "model.onnx"
     convert(path, out, inputs=inputs)  # intact, it converts
     out.unlink()
-    monkeypatch.setattr(target, replacement)
+    if target.startswith("families."):
+        misorder(monkeypatch, target.split(".")[1], replacement)
+    else:
+        monkeypatch.setattr(target, replacement)
     with pytest.raises(ParityError):
         convert(path, out, inputs=inputs)
     assert not out.exists()

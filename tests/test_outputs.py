@@ -90,9 +90,11 @@ def test_external_data_refuses_to_overwrite_an_existing_data_file(tmp_path):
 
 
 def test_external_data_parity_failure_leaves_nothing(tmp_path, monkeypatch):
+    from family_mutations import misorder
+
     from lstm_convert.errors import ParityError
 
-    monkeypatch.setattr("lstm_convert.layers.gru.KERAS_TO_ONNX_GRU", (1, 0, 2))  # a real mismatch
+    misorder(monkeypatch, "GRU", ("r", "z", "h"))  # a real mismatch
     with pytest.raises(ParityError):
         convert(SAMPLE, tmp_path / "big.onnx", external_data=True)
     assert list(tmp_path.iterdir()) == []

@@ -16,6 +16,7 @@ from ..model import KerasModel, TensorRef, call_inputs, call_order
 from . import serialize
 from .builder import BATCH, GraphBuilder, Tensor
 from .context import ConvertOptions, ExportContext, LayerReport, StateIO
+from .records import RecurrentRecord
 
 
 @dataclass
@@ -31,6 +32,8 @@ class ExportResult:
     states: list[StateIO]
     # One-line remarks for the user: stateful layers exposed, mixed precision, ...
     notes: list[str] = field(default_factory=list)
+    # Each recurrent direction's node and W/R/B initializers, as written (explain reads it).
+    recurrent: list[RecurrentRecord] = field(default_factory=list)
 
     @cached_property
     def model(self) -> onnx.ModelProto:
@@ -235,4 +238,5 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
         output_names=[vi.name for vi in builder.graph_outputs],
         states=ctx.states,
         notes=ctx.notes,
+        recurrent=[record for record in ctx.recurrent if record.node in kept],
     )

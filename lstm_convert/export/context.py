@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..remap import BiasSplit
 from .builder import GraphBuilder, Tensor
+from .records import RecurrentRecord
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 14
@@ -50,6 +51,8 @@ class ExportContext:
     stateful_layers: list[str] = field(default_factory=list)
     # One-line remarks for the user (printed on stderr by the CLI).
     notes: list[str] = field(default_factory=list)
+    # Each recurrent direction's node and initializers (see records.py).
+    recurrent: list[RecurrentRecord] = field(default_factory=list)
 
     def add_state(self, layer: str, label: str, units: int) -> str:
         """Declare a ``[batch, units]`` state input; returns its graph input name."""

@@ -8,7 +8,7 @@ from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
-from ..weightspec import bidirectional_weights, inner_layer_configs
+from ..weightspec import KerasDirection, keras_directions
 from .mask_pack import reverse_steps, unpack
 from .ops import mask_weight
 from .recurrent import (
@@ -55,19 +55,17 @@ class DirectionOutputs:
     states: list[str]
 
 
-def _check(layer: Layer, forward: dict, backward: dict, x: Tensor) -> None:
+def _check(layer: Layer, forward: KerasDirection, backward: KerasDirection, x: Tensor) -> None:
     config = layer.config
     if config.get("merge_mode", "concat") not in MERGE_MODES:
         raise UnsupportedModelError(
             f"layer {layer.name!r}: unknown merge_mode {config.get('merge_mode')!r}"
         )
-    fwd_back = bool(forward["config"].get("go_backwards"))
-    bwd_back = bool(backward["config"].get("go_backwards", not fwd_back))
-    if "backward_layer" in config and fwd_back == bwd_back:
+    if forward.runs_backwards == backward.runs_backwards:
         raise UnsupportedModelError(
             f"layer {layer.name!r}: forward and backward layers run in the same direction"
         )
-    if x.mask is not None and (fwd_back or forward["config"].get("time_major")):
+    if x.mask is not None and (forward.runs_backwards or forward.config.get("time_major")):
         raise UnsupportedModelError(
             f"layer {layer.name!r}: a masked Bidirectional whose wrapped layer runs "
             "backwards (or is time_major) is not supported"
@@ -226,21 +224,18 @@ def convert_bidirectional(
     ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
 ) -> list[Tensor]:
     config = layer.config
-    forward, backward = inner_layer_configs(config)
+    forward, backward = keras_directions(layer.class_name, config, layer.weights)
     x = inputs[0]
     if unmasked_by_keras3(ctx, call):
         x = replace(x, mask=None)
     _check(layer, forward, backward, x)
-    fwd_cfg = forward["config"]
-    bwd_cfg = backward["config"]
+    fwd_cfg = forward.config
     mode = config.get("merge_mode", "concat")
     # Keras lets the wrapped layer itself run backwards; the backward copy then runs forwards.
-    swap = bool(fwd_cfg.get("go_backwards"))
-
-    fwd_weights, bwd_weights = bidirectional_weights(config, layer.weights)
+    swap = forward.runs_backwards
     specs = [
-        build_spec(layer.name, forward["class_name"], fwd_cfg, fwd_weights, ctx),
-        build_spec(layer.name, backward["class_name"], bwd_cfg, bwd_weights, ctx),
+        build_spec(layer.name, d.class_name, d.config, d.weights, ctx, d.label)
+        for d in (forward, backward)
     ]
     initial = _initial_states(ctx, layer, specs, inputs[1:])
     if x.mask is not None:

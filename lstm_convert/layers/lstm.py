@@ -1,4 +1,4 @@
-"""Keras LSTM -> ONNX LSTM (gates i,f,c,o -> i,o,f,c; one bias -> Wb + Rb)."""
+"""Keras LSTM -> ONNX LSTM (gate orders and bias: see families.LSTM)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,16 @@ from typing import Any
 
 from ..activations import recurrent_activation
 from ..export.context import ExportContext
-from ..remap import lstm_direction
-from .recurrent import CellSpec, cell_family, expect_weights, units_of
+from .family_cell import family_arrays
+from .recurrent import CellSpec, cell_family
 
 
 @cell_family("LSTM")
 def lstm_spec(name: str, config: dict[str, Any], weights: list, ctx: ExportContext) -> CellSpec:
-    units = units_of(name, config)
-    features = weights[0].shape[0] if weights else 0
-    shapes = [(features, 4 * units), (units, 4 * units)]
-    use_bias = config.get("use_bias", True)
-    if use_bias:
-        shapes.append((4 * units,))
-    expect_weights(name, weights, shapes)
-    bias = weights[2] if use_bias else None
-    w, r, b = lstm_direction(weights[0], weights[1], bias, units, ctx.options.bias_split)
+    a = family_arrays("LSTM", name, config, weights, ctx)
     major = ctx.keras_major
     gate = recurrent_activation(config.get("recurrent_activation", "hard_sigmoid"), major, name)
     act = recurrent_activation(config.get("activation", "tanh"), major, name)
     # ONNX LSTM activations (f, g, h): gates, cell candidate, cell output.
-    return CellSpec("LSTM", units, w, r, b, (gate, act, act), state_labels=("h", "c"))
+    labels = a.family.state_labels
+    return CellSpec(a.family.onnx_op, a.units, a.W, a.R, a.B, (gate, act, act), state_labels=labels)

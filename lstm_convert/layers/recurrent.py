@@ -17,9 +17,10 @@ from ..activations import RecurrentActivation, activation_attributes
 from ..errors import ConfigError, UnsupportedModelError, WeightsError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
+from ..export.records import RecurrentRecord
+from ..families import LSTM
 from ..model import Call, Layer, TensorRef
 from ..portability import DEFAULT_ACTIVATIONS
-from ..remap import ONNX_LSTM_GATES
 from .mask_pack import Packing, last_valid, pack, packing, reverse_steps, unpack
 from .ops import INT64_MIN
 from .registry import converter
@@ -37,6 +38,10 @@ class CellSpec:
     activations: tuple[RecurrentActivation, ...]
     attrs: dict[str, Any] = field(default_factory=dict)
     state_labels: tuple[str, ...] = ("h",)
+    # Where it comes from, for export's records (explain): the Keras layer and direction.
+    layer: str = ""
+    direction: str = "forward"
+    padding_flag: bool = False  # W carries hold_on_padding's extra input column
 
 
 SpecBuilder = Callable[[str, dict[str, Any], list[np.ndarray], ExportContext], CellSpec]
@@ -56,13 +61,19 @@ def cell_family(*class_names: str) -> Callable[[SpecBuilder], SpecBuilder]:
 
 
 def build_spec(
-    layer_name: str, class_name: str, config: dict[str, Any], weights: list, ctx: ExportContext
+    layer_name: str,
+    class_name: str,
+    config: dict[str, Any],
+    weights: list,
+    ctx: ExportContext,
+    direction: str = "forward",
 ) -> CellSpec:
     builder = SPEC_BUILDERS.get(class_name)
     if builder is None:
         raise UnsupportedModelError(f"layer {layer_name!r}: {class_name} is not a recurrent layer")
     # dropout / recurrent_dropout only act in training; unroll changes speed, not results.
-    return builder(layer_name, config, weights, ctx)
+    spec = builder(layer_name, config, weights, ctx)
+    return replace(spec, layer=layer_name, direction=direction)
 
 
 def stateful_io(ctx: ExportContext, layer_name: str, config: dict[str, Any]) -> bool:
@@ -127,9 +138,25 @@ def emit_node(
         attrs["direction"] = direction
     if not all(has_default_activations(s) for s in specs):
         attrs.update(activation_attributes([a for s in specs for a in s.activations]))
-    return b.node(
+    outputs = b.node(
         first.op, inputs, 1 + len(first.state_labels), name, hidden_size=first.units, **attrs
     )
+    node = b.nodes[-1].name
+    for index, spec in enumerate(specs):
+        ctx.recurrent.append(
+            RecurrentRecord(
+                layer=spec.layer,
+                direction=spec.direction,
+                node=node,
+                op_type=first.op,
+                initializers={"W": w, "R": r, "B": bias},
+                index=index,
+                node_direction=direction,
+                attributes=dict(first.attrs),
+                padding_flag=spec.padding_flag,
+            )
+        )
+    return outputs
 
 
 def with_direction_axis(arrays: list[np.ndarray]) -> np.ndarray:
@@ -342,10 +369,10 @@ def hold_on_padding(spec: CellSpec) -> CellSpec:
     """The LSTM with one more input column, the padding flag, that freezes ``c``."""
     u = spec.units
     column = np.zeros((spec.W.shape[0], 1), np.float32)
-    gate = {g: slice(k * u, (k + 1) * u) for k, g in enumerate(ONNX_LSTM_GATES)}
+    gate = {g: slice(k * u, (k + 1) * u) for k, g in enumerate(LSTM.onnx_gates)}
     column[gate["i"]] = -HOLD_WEIGHT
     column[gate["f"]] = HOLD_WEIGHT
-    return replace(spec, W=np.concatenate([spec.W, column], axis=1))
+    return replace(spec, W=np.concatenate([spec.W, column], axis=1), padding_flag=True)
 
 
 def packed_input(ctx: ExportContext, name: str, x: Tensor, reverse: bool) -> tuple[str, Packing]:

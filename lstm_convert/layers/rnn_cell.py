@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
+from ..families import FAMILIES
 from ..model import Call, Layer
 from ..weightspec import rnn_cells, weight_names
 from .mask_pack import reverse_steps
@@ -22,7 +23,6 @@ from .registry import converter
 
 # Options of the RNN layer that every cell's fused node obeys.
 LAYER_OPTIONS = ("go_backwards", "time_major", "stateful", "zero_output_for_mask", "unroll")
-LSTM_STATES = 2
 
 
 def cell_layers(layer: Layer) -> list[Layer]:
@@ -57,7 +57,7 @@ def cell_layers(layer: Layer) -> list[Layer]:
 
 
 def state_count(layer: Layer) -> int:
-    return LSTM_STATES if layer.class_name == "LSTM" else 1
+    return len(FAMILIES[layer.class_name].state_labels)
 
 
 @converter("RNN")

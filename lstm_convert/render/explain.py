@@ -1,4 +1,4 @@
-"""Rich rendering of :class:`~lstm_convert.explanation.ExplainResult`.
+"""Rich rendering of :class:`~lstm_convert.explain.model.ExplainResult`.
 
 Per direction of each recurrent layer: a gate table, a diff strip of the bias vectors,
 the two sets of equations side by side, and a one-line conclusion. Everything reads
@@ -15,8 +15,8 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from .explanation import ExplainResult, GateRow, LayerExplanation
-from .safe_text import plain, visible
+from ..explain.model import ExplainResult, GateRow, LayerExplanation
+from ..safe_text import plain, visible
 
 GATE_STYLES = {
     "i": "bold white on blue",
@@ -227,8 +227,7 @@ def initializer_line(exp: LayerExplanation) -> Text:
     attrs = ", ".join(
         f"{k}={v}" for k, v in sorted(exp.onnx_attributes.items()) if k == "linear_before_reset"
     )
-    source = "written by the exporter" if exp.arrays_from == "export" else "from the converter"
-    text = plain(f"ONNX initializers ({source}): {', '.join(parts)}", style="dim")
+    text = plain(f"ONNX initializers (written by the exporter): {', '.join(parts)}", style="dim")
     if attrs:
         text.append(visible(f"; {attrs}"), style="dim")
     return text

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .api import ConvertResult, InspectResult
-from .parity import ParityReport
-from .safe_text import plain, visible
+from ..api import ConvertResult, InspectResult
+from ..parity import ParityReport
+from ..safe_text import plain, visible
 
 
 def print_parity(report: ParityReport, console: Console | None = None) -> None:

@@ -5,20 +5,26 @@ The ONNX side names its W, R and B slices from the ONNX operator's own gate orde
 (i, o, f, c for LSTM; z, r, h for GRU), never from the permutation the remapper used,
 so a wrong permutation makes the two steps disagree. The Keras side is the parity
 check's reference (``reference.make_cell``), which starts from the Keras-layout arrays.
+The ONNX orders below are the operators' specification, stated here on purpose apart
+from ``families.py``: a wrong descriptor must not be able to agree with itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .remap import ONNX_GRU_GATES, ONNX_LSTM_GATES
+from .text import CUDNN_ACTIVATIONS
+
+if TYPE_CHECKING:
+    from ..families import RecurrentFamily
 
 Array = np.ndarray
 STEP_SEED = 20240613
-CUDNN_ACTIVATIONS = {"activation": "tanh", "recurrent_activation": "sigmoid"}
+ONNX_LSTM_GATES = ("i", "o", "f", "c")  # ONNX LSTM's W, R and B blocks
+ONNX_GRU_GATES = ("z", "r", "h")  # ONNX GRU's
 
 
 def _slices(gates: tuple[str, ...], units: int) -> dict[str, slice]:
@@ -62,10 +68,11 @@ def step_difference(
     weights: list[Array],
     file_weights: list[Array] | None,
     written: Any,
+    family: RecurrentFamily,
     keras_major: int,
 ) -> float:
     """Max |Δ| between one ONNX step (written W, R, B) and one reference step."""
-    from .reference import activation_fn, make_cell
+    from ..reference import activation_fn, make_cell
 
     w, r, b = (np.asarray(a, np.float64) for a in (written.W, written.R, written.B))
     units, inputs = r.shape[-1], w.shape[-1]
@@ -73,16 +80,16 @@ def step_difference(
     x = rng.normal(0.0, 1.0, size=(2, inputs))
     h = rng.normal(0.0, 0.5, size=(2, units))
     c = rng.normal(0.0, 0.5, size=(2, units))
-    names = {**config, **CUDNN_ACTIVATIONS} if cell.startswith("CuDNN") else config
+    names = {**config, **CUDNN_ACTIVATIONS} if cell == family.cudnn_class else config
     act = activation_fn(names.get("activation", "tanh"), keras_major)
     gate = activation_fn(names.get("recurrent_activation", "hard_sigmoid"), keras_major)
     _, n_states, project, step = make_cell(cell, config, weights, keras_major, file_weights)
     keras_h, keras_states = step(project(x), [h, c][:n_states])
-    if cell in ("LSTM", "CuDNNLSTM"):
+    if family.onnx_op == "LSTM":
         onnx_h, onnx_c = onnx_lstm_step(w, r, b, gate, act, x, h, c)
         return float(max(np.abs(onnx_h - keras_h).max(), np.abs(onnx_c - keras_states[1]).max()))
-    if cell in ("GRU", "CuDNNGRU"):
-        lbr = bool(written.attributes.get("linear_before_reset", 0))
+    if family.onnx_op == "GRU":
+        lbr = bool(written.record.attributes.get("linear_before_reset", 0))
         onnx_h = onnx_gru_step(w, r, b, gate, act, x, h, lbr)
     else:
         onnx_h = onnx_rnn_step(w, r, b, act, x, h)

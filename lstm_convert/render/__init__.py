@@ -1,0 +1,1 @@
+"""Rich rendering for every command: tables, panels and width rules."""
