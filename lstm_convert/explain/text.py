@@ -148,6 +148,10 @@ def slice_text(bounds: tuple[int, int]) -> str:
     return f"{bounds[0]}:{bounds[1]}"
 
 
+def any_moved(rows: list[GateRow]) -> bool:
+    return any(row.moved for row in rows)
+
+
 def moves(rows: list[GateRow], target: str, source: str, dest: str = "") -> str:
     moved = [row for row in rows if row.moved]
     if not moved:
@@ -174,11 +178,14 @@ def conclusion(
     if cell == family.cudnn_class:
         return cudnn_conclusion(cell, bias, rows, family.gates * units, target)
     if bias.reset_after:
+        reordered = (
+            f" Between the orders, {moves(rows, target, 'bias')}." if any_moved(rows) else ""
+        )
         return (
             "GRU(reset_after=True) has two genuine biases: bias[0] goes to Wb and bias[1] to Rb. "
             "The h gate's recurrent bias is added to h·U_h before the reset gate r multiplies "
             "it, r⊙(h·U_h + Rb_h), so it cannot move into Wb: it stays in Rb and ONNX computes "
-            "exactly this with linear_before_reset=1 (--bias-split does not apply)."
+            f"exactly this with linear_before_reset=1 (--bias-split does not apply).{reordered}"
         )
     if bias.kind == "none":
         return (
