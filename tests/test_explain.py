@@ -340,6 +340,54 @@ def test_numpy_snippet_with_hard_sigmoid():
     np.testing.assert_allclose(namespace["c"], c, atol=1e-6)
 
 
+# Every family --numpy writes, each against the outputs real Keras recorded for the fixture.
+SNIPPET_FIXTURES = [
+    ("tfkeras", "gru_basic"),  # reset_after=True
+    ("tfkeras", "gru_resetbefore_basic"),
+    ("tfkeras", "gru_no_bias"),  # reset_after=True without a bias
+    ("keras3", "gru_basic"),
+    ("tfkeras", "simplernn_tanh"),
+    ("tfkeras", "cudnn_lstm"),
+    ("tfkeras", "cudnn_gru"),
+    ("tfkeras", "lstm_no_bias"),
+]
+
+
+def run_snippet(snippet: str, x: np.ndarray) -> np.ndarray:
+    """The snippet's ``step`` over every step of ``x`` from zero states: the sequence."""
+    namespace: dict = {}
+    exec(compile(snippet, "<snippet>", "exec"), namespace)
+    step, units = namespace["step"], namespace["h0"].shape[1]
+    h = c = np.zeros((x.shape[0], units), np.float32)
+    outputs = []
+    for t in range(x.shape[1]):
+        if "c0" in namespace:
+            h, c = step(x[:, t], h, c)
+        else:
+            h = step(x[:, t], h)
+        outputs.append(h)
+    return np.stack(outputs, axis=1)
+
+
+@pytest.mark.parametrize("generation, name", SNIPPET_FIXTURES)
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "from-file"])
+def test_numpy_snippet_reproduces_keras(generation, name, inline):
+    path = fixture_path(name, generation)
+    if inline:  # exactly as printed
+        result = run_cli(str(path), "--numpy")
+        assert result.exit_code == 0, result.output
+        snippet = result.stdout
+        assert "lstm_convert" not in snippet
+    else:
+        snippet = numpy_snippet(load(path), inline_limit=0)
+        assert "from lstm_convert.api import load" in snippet
+    recorded = np.load(path.with_suffix(".npz"))
+    sequence = run_snippet(snippet, recorded["input_0"])
+    keras = recorded["output_0"]
+    got = sequence if keras.ndim == 3 else sequence[:, -1]
+    np.testing.assert_allclose(got, keras, atol=2e-5)
+
+
 def test_numpy_needs_layer_when_there_are_several():
     path = fixture_path("lstm_stacked")
     result = run_cli(str(path), "--numpy")
