@@ -10,8 +10,10 @@ and review the diff before committing.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,6 +116,46 @@ def test_seed_snapshot():
     assert result.exit_code == 0, result.output
     assert "\x1b[" not in result.stdout
     check_snapshot("explain_seed_lstm.txt", result.stdout)
+
+
+# -- narrow terminals ----------------------------------------------------------------------
+
+WIDTHS = (60, 80, 120)
+# An index cut by a line end: "bias[0" at the end of a line, or ":4]" starting one.
+SPLIT_INDEX = re.compile(r"\[[0-9:, ]*$|^\s*[0-9:, ]*\]")
+
+
+def rendered(result, width: int) -> str:
+    """The explain rendering on a fixed-width console without colour."""
+    from rich.console import Console
+
+    from lstm_convert.render.explain import print_explain
+
+    buffer = io.StringIO()
+    console = Console(width=width, file=buffer, color_system=None, force_terminal=False)
+    print_explain(result, console)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(
+    "name, path, split",
+    [("seed_lstm_half", SEED, "half"), ("gru_reset_after", None, "wb")],
+)
+def test_rendering_at_each_width(name, path, split, width):
+    """Snapshots at 60, 80 and 120 columns: every index whole on its line, every value
+    shown (wrapped, never cut with "…")."""
+    result = explain(path or gru_reset_after_path().relative_to(ROOT), bias_split=split)
+    result.path = result.path.replace(str(ROOT) + os.sep, "")
+    text = rendered(result, width)
+    assert "…" not in text
+    lines = [line.rstrip() for line in text.splitlines()]
+    assert not [line for line in lines if SPLIT_INDEX.search(line)]
+    assert max(len(line) for line in lines) <= width
+    for exp in result.layers:
+        for row in exp.rows:  # each Wb value appears in full
+            assert all(f"{v:.3g}" in text or v == 0 for v in row.wb_values)
+    check_snapshot(f"explain_{name}_{width}.txt", text)
 
 
 # -- GRU reset_after=True: two genuine biases ----------------------------------------------
@@ -252,6 +294,20 @@ def test_svg_and_html_exports(tmp_path):
     assert "--force" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert svg.read_bytes() == before
     assert run_cli(str(SEED), "--export-svg", str(svg), "--force").exit_code == 0
+
+
+def test_svg_is_self_contained(tmp_path):
+    """No web font, no network: the SVG names the system's monospace fonts and every url()
+    points inside the file (the xmlns is a namespace name, never fetched)."""
+    from lstm_convert.api import explain as api_explain
+
+    svg = tmp_path / "seed.svg"
+    api_explain(SEED, export_svg=svg, width=80)
+    text = svg.read_text(encoding="utf-8")
+    assert "@font-face" not in text and "cdn" not in text.lower()
+    assert re.findall(r"https?://[^\s\"')]+", text) == ["http://www.w3.org/2000/svg"]
+    assert all(ref.startswith("#") for ref in re.findall(r"url\(([^)]*)\)", text))
+    assert "monospace" in text and "forget" in text
 
 
 def test_unknown_layer_lists_the_recurrent_layers():

@@ -8,7 +8,6 @@ snapshot tests compare.
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.rule import Rule
@@ -27,8 +26,10 @@ GATE_STYLES = {
     "r": "bold white on red3",
     "h": "bold white on purple",
 }
-SHOWN_VALUES = 4  # at most this many values per gate (then "…")
-NARROW = 110  # below this width the gate table drops its vertical rules
+SHOWN_VALUES = 4  # the bias strip shows this many values per gate at most (else a count)
+CELL_VALUES = 16  # a table cell shows this many values at most, then "+N more" (--json has all)
+NARROW = 110  # below this width each gate is a block of lines instead of a table row
+STACKED = 100  # below this width the two sets of equations are stacked
 PASS_LIMIT = 1e-6  # the check passes at or below this difference
 
 
@@ -38,14 +39,13 @@ def number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def few(values: list[float], limit: int = SHOWN_VALUES, chars: int | None = None) -> str:
-    """The first values, as many as fit in ``limit`` values and ``chars`` characters."""
-    texts = [number(v) for v in values]
-    for count in range(min(limit, len(texts)), 0, -1):
-        shown = " ".join(texts[:count]) + ("" if count == len(texts) else " …")
-        if chars is None or len(shown) <= chars:
-            return shown
-    return "…"
+def every(values: list[float] | None) -> str:
+    """The values, space separated: cells wrap between values, never inside one. Past
+    CELL_VALUES (a wide layer) the rest is counted, not cut at the terminal's width."""
+    values = values or []
+    shown = " ".join(number(v) for v in values[:CELL_VALUES])
+    rest = len(values) - CELL_VALUES
+    return f"{shown} (+{rest} more)" if rest > 0 else shown
 
 
 def span(bounds: tuple[int, int]) -> str:
@@ -67,81 +67,118 @@ def check_text(diff: float | None, what: str = "") -> Text:
     return Text(f"{mark} {what}{number(diff)}", style="green" if ok else "bold red")
 
 
-def gate_table(exp: LayerExplanation, width: int) -> Table:
+def row_check(exp: LayerExplanation, row: GateRow) -> Text:
+    if exp.step_max_diff > PASS_LIMIT:
+        # The arrays do not compute Keras's step: every row is suspect.
+        return check_text(exp.step_max_diff, "step ")
+    return check_text(row.bias_max_diff)
+
+
+def axis_prefix(exp: LayerExplanation) -> str:
+    """``"d, "`` when the initializers hold two directions, else nothing."""
+    return f"{exp.direction_index}, " if exp.onnx_shapes["B"][0] > 1 else ""
+
+
+def keras_bias_lines(exp: LayerExplanation, row: GateRow) -> list[tuple[str, str]]:
+    """(Keras bias slice, its values) for one gate: one pair, or two for two biases."""
+    a, b = row.keras_bias
+    if exp.bias_kind == "none":
+        return [("bias", "none (use_bias=False)")]
+    if exp.bias_kind != "two":
+        return [(f"bias[{span(row.keras_bias)}]", every(row.keras_bias_values))]
     size = exp.gates * exp.units
-    d = exp.direction_index
-    prefix = f"{d}, " if exp.onnx_shapes["B"][0] > 1 else ""
+    if exp.cell.startswith("CuDNN"):  # one flat vector: [input | recurrent]
+        first, second = f"bias[{a}:{b}]", f"bias[{size + a}:{size + b}]"
+    else:
+        first, second = f"bias[0, {a}:{b}]", f"bias[1, {a}:{b}]"
+    return [
+        (first, every(row.keras_input_bias_values)),
+        (second, every(row.keras_recurrent_bias_values)),
+    ]
+
+
+def gate_table(exp: LayerExplanation) -> Table:
+    """Wide terminals: one row per gate, every value shown (cells wrap between values)."""
+    size = exp.gates * exp.units
+    prefix = axis_prefix(exp)
     two = exp.bias_kind == "two"
-    narrow = width < NARROW
-    # The three value columns share what the other columns leave (about 70 characters).
-    chars = max(7, (width - 72) // 3)
-    table = Table(
-        title=Text(
-            f"Gate by gate: Keras order {', '.join(exp.keras_gates)} → "
-            f"ONNX order {', '.join(exp.onnx_gates)}"
-        ),
-        title_justify="left",
-        show_lines=True,
-        # Narrow terminals: no vertical rules and no "moved" column, so the rest fits.
-        **({"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False} if narrow else {}),
-    )
-
-    def column(header: str) -> None:
-        table.add_column(Text(header), overflow="fold")
-
-    column("gate")
-    column("Keras\ncols" if narrow else "Keras\nkernel,\nrecurrent\ncolumns")
-    column("Keras bias\ninput,\nrecurrent" if two else "Keras bias")
-    column("ONNX\nrows" if narrow else "ONNX\nW, R\nrows")
-    column(f"ONNX Wb\n= B[{prefix}0:{size}]")
-    column(f"ONNX Rb\n= B[{prefix}{size}:{2 * size}]")
-    if not narrow:
-        column("moved")
+    table = Table(title=gate_title(exp), title_justify="left", show_lines=True)
+    rows = [gate_cells(exp, row, prefix) for row in exp.rows]
     check_header = "Wb = input\nRb = recur." if two else "Wb + Rb\n= bias"
-    column("check\nmax |Δ|" if narrow else f"check\n{check_header}\nmax |Δ|")
-    for row in exp.rows:
-        if exp.bias_kind == "none":
-            bias = Text("none\n(use_bias=False)", style="dim")
-        elif two:
-            a, b = row.keras_bias
-            if exp.cell.startswith("CuDNN"):  # one flat vector: [input | recurrent]
-                first, second = f"bias[{a}:{b}]", f"bias[{size + a}:{size + b}]"
-            else:
-                first, second = f"bias[0, {a}:{b}]", f"bias[1, {a}:{b}]"
-            bias = Text(
-                f"{first}\n{few(row.keras_input_bias_values or [], chars=chars)}\n"
-                f"{second}\n{few(row.keras_recurrent_bias_values or [], chars=chars)}"
-            )
-        else:
-            values = few(row.keras_bias_values, chars=chars)
-            bias = Text(f"bias[{span(row.keras_bias)}]\n{values}")
-        rows = Text(f"[{prefix}{span(row.onnx_rows)}]")
-        if narrow and row.moved:
-            rows.append("\nmoved", style="bold")
-        cells = [
-            gate_label(row),
-            Text(f"[:, {span(row.keras_columns)}]"),
-            bias,
-            rows,
-            Text(f"Wb[{span(row.onnx_wb)}]\n{few(row.wb_values, chars=chars)}"),
-            Text(f"Rb[{span(row.onnx_wb)}]\n{few(row.rb_values, chars=chars)}"),
-        ]
-        if not narrow:
-            cells.append(Text("yes", style="bold") if row.moved else Text("no", style="dim"))
-        if exp.step_max_diff > PASS_LIMIT:
-            # The arrays do not compute Keras's step: every row is suspect.
-            cells.append(check_text(exp.step_max_diff, "step "))
-        else:
-            cells.append(check_text(row.bias_max_diff))
+    headers = [
+        "gate",
+        "Keras\nkernel,\nrecurrent\ncolumns",
+        "Keras bias\ninput,\nrecurrent" if two else "Keras bias",
+        "ONNX\nW, R\nrows",
+        f"ONNX Wb\n= B[{prefix}0:{size}]",
+        f"ONNX Rb\n= B[{prefix}{size}:{2 * size}]",
+        "moved",
+        f"check\n{check_header}\nmax |Δ|",
+    ]
+    for index, header in enumerate(headers):
+        # An index such as bias[0, 10:15] is one line of its cell: never split.
+        longest = max(len(line) for cells in rows for line in cells[index].plain.splitlines())
+        table.add_column(Text(header), overflow="fold", min_width=min(longest, 16))
+    for cells in rows:
         table.add_row(*cells)
     return table
+
+
+def gate_title(exp: LayerExplanation) -> Text:
+    return Text(
+        f"Gate by gate: Keras order {', '.join(exp.keras_gates)} → "
+        f"ONNX order {', '.join(exp.onnx_gates)}"
+    )
+
+
+def gate_cells(exp: LayerExplanation, row: GateRow, prefix: str) -> list[Text]:
+    bias = "\n".join(f"{label}\n{vals}" for label, vals in keras_bias_lines(exp, row))
+    return [
+        gate_label(row),
+        Text(f"[:, {span(row.keras_columns)}]"),
+        Text(bias, style="dim") if exp.bias_kind == "none" else Text(bias),
+        Text(f"[{prefix}{span(row.onnx_rows)}]"),
+        Text(f"Wb[{span(row.onnx_wb)}]\n{every(row.wb_values)}"),
+        Text(f"Rb[{span(row.onnx_wb)}]\n{every(row.rb_values)}"),
+        Text("yes", style="bold") if row.moved else Text("no", style="dim"),
+        row_check(exp, row),
+    ]
+
+
+def gate_blocks(exp: LayerExplanation) -> Group:
+    """Narrow terminals: each gate as a block of (what, values) lines. The left column
+    never wraps, so an index stays whole; values wrap between numbers."""
+    size = exp.gates * exp.units
+    prefix = axis_prefix(exp)
+    parts: list[RenderableType] = [gate_title(exp)]
+    for row in exp.rows:
+        heading = gate_label(row)
+        heading.append(
+            "   moved" if row.moved else "   in place", style="bold" if row.moved else "dim"
+        )
+        heading.append("   ")
+        heading.append_text(row_check(exp, row))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("  Keras kernel columns", f"[:, {span(row.keras_columns)}]")
+        grid.add_row("  → ONNX W, R rows", f"[{prefix}{span(row.onnx_rows)}]")
+        for label, vals in keras_bias_lines(exp, row):
+            grid.add_row(f"  Keras {label}", vals)
+        a, b = row.onnx_wb
+        grid.add_row(f"  ONNX Wb[{a}:{b}] = B[{prefix}{a}:{b}]", every(row.wb_values))
+        grid.add_row(f"  ONNX Rb[{a}:{b}] = B[{prefix}{size + a}:{size + b}]", every(row.rb_values))
+        parts += [heading, grid]
+    return Group(*parts)
 
 
 Segments = list[tuple[str, list[float]]]
 
 
 def segment_text(gate: str, vals: list[float], per: int) -> str:
-    return f" {gate} {few(vals, per) if per else f'×{len(vals)}'} "
+    """A gate's values when they all fit (``per``), else how many there are."""
+    shown = " ".join(number(v) for v in vals) if per >= len(vals) else f"×{len(vals)}"
+    return f" {gate} {shown} "
 
 
 def strip_line(label: str, segments: Segments, per: int, pad: int, cell: int) -> Text:
@@ -183,7 +220,7 @@ def diff_strip(exp: LayerExplanation, width: int) -> Group:
     def fits(per: int) -> bool:
         return pad + exp.gates * (cell(per) + 1) - 1 <= width
 
-    per = next((n for n in range(min(u, SHOWN_VALUES), 0, -1) if fits(n)), 0)
+    per = u if u <= SHOWN_VALUES and fits(u) else 0
     body = [strip_line(label, segs, per, pad, cell(per)) for label, segs in lines]
     return Group(Text("Bias vectors, one colour per gate:", style="bold"), *body)
 
@@ -193,16 +230,20 @@ def lines(texts: list[str]) -> Text:
     return Text("\n".join(visible(text) for text in texts))
 
 
-def equations_panel(exp: LayerExplanation) -> Table:
+def equations_panel(exp: LayerExplanation, width: int) -> RenderableType:
+    """Both sets of equations: side by side, or stacked on narrow terminals."""
+    keras_title = f"Keras {exp.cell} (gates {', '.join(exp.keras_gates)})"
+    onnx_title = f"ONNX {exp.onnx_op} (gates {', '.join(exp.onnx_gates)})"
+    panels = [
+        Panel(lines(exp.keras_equations), title=plain(keras_title), title_align="left"),
+        Panel(lines(exp.onnx_equations), title=plain(onnx_title), title_align="left"),
+    ]
+    if width < STACKED:
+        return Group(*panels)
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1)
     grid.add_column(ratio=1)
-    keras_title = f"Keras {exp.cell} (gates {', '.join(exp.keras_gates)})"
-    onnx_title = f"ONNX {exp.onnx_op} (gates {', '.join(exp.onnx_gates)})"
-    grid.add_row(
-        Panel(lines(exp.keras_equations), title=plain(keras_title), title_align="left"),
-        Panel(lines(exp.onnx_equations), title=plain(onnx_title), title_align="left"),
-    )
+    grid.add_row(*panels)
     return grid
 
 
@@ -223,7 +264,10 @@ def layer_heading(exp: LayerExplanation) -> Text:
 
 
 def initializer_line(exp: LayerExplanation) -> Text:
-    parts = [f"{exp.initializers[key]} {list(exp.onnx_shapes[key])}" for key in ("W", "R", "B")]
+    parts = [
+        f"{exp.initializers[key]} {'×'.join(map(str, exp.onnx_shapes[key]))}"
+        for key in ("W", "R", "B")
+    ]
     attrs = ", ".join(
         f"{k}={v}" for k, v in sorted(exp.onnx_attributes.items()) if k == "linear_before_reset"
     )
@@ -247,14 +291,23 @@ def check_line(exp: LayerExplanation) -> Text:
     return text
 
 
+def heading_rule(exp: LayerExplanation, width: int) -> list[RenderableType]:
+    """The layer's heading in a rule, or above one when the rule would cut it short."""
+    heading = layer_heading(exp)
+    if heading.cell_len + 6 <= width:
+        return [Rule(heading, align="left")]
+    heading.stylize("bold")
+    return [heading, Rule()]
+
+
 def render_layer(exp: LayerExplanation, width: int) -> list[RenderableType]:
     return [
-        Rule(layer_heading(exp), align="left"),
+        *heading_rule(exp, width),
         initializer_line(exp),
-        gate_table(exp, width),
+        gate_table(exp) if width >= NARROW else gate_blocks(exp),
         diff_strip(exp, width),
         Text(""),
-        equations_panel(exp),
+        equations_panel(exp, width),
         Text.assemble(("Why this is exact: ", "bold"), visible(exp.conclusion)),
         check_line(exp),
         Text(""),
