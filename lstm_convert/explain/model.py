@@ -52,7 +52,7 @@ class GateRow:
     rb_values: list[float]
     moved: bool
     bias_max_diff: float  # recomputed from the written B
-    kernel_max_diff: float | None  # W and R rows against the Keras columns
+    kernel_max_diff: float  # W and R rows against the Keras columns
 
 
 @dataclass
@@ -90,7 +90,7 @@ class LayerExplanation:
     onnx_equations: list[str]
     conclusion: str
     bias_max_diff: float
-    kernel_max_diff: float | None
+    kernel_max_diff: float
     # One step of ONNX's equations on the written arrays against one step of the
     # reference on the Keras arrays (see step.py): the semantic check.
     step_max_diff: float = 0.0
@@ -358,7 +358,7 @@ def explain_direction(
         onnx_equations=onnx_eq,
         conclusion=conclusion(family, cell, bias, bias_split, rows, units),
         bias_max_diff=max(row.bias_max_diff for row in rows),
-        kernel_max_diff=max(row.kernel_max_diff or 0.0 for row in rows),
+        kernel_max_diff=max(row.kernel_max_diff for row in rows),
         step_max_diff=step_difference(
             cell, config, weights, file_weights, written, family, keras_major
         ),

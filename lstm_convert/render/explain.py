@@ -281,9 +281,8 @@ def check_line(exp: LayerExplanation) -> Text:
     text = Text("Check (from the written arrays): ")
     what = "Wb = input, Rb = recurrent bias" if exp.bias_kind == "two" else "Wb + Rb = bias"
     text.append_text(check_text(exp.bias_max_diff, f"{what}, max |Δ| "))
-    if exp.kernel_max_diff is not None:
-        text.append("; ")
-        text.append_text(check_text(exp.kernel_max_diff, "W, R = kernels transposed, max |Δ| "))
+    text.append("; ")
+    text.append_text(check_text(exp.kernel_max_diff, "W, R = kernels transposed, max |Δ| "))
     text.append("; ")
     text.append_text(
         check_text(exp.step_max_diff, "one ONNX step = one Keras step (reference), max |Δ| ")
