@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InputFileError
+from .families import FAMILIES, is_recurrent_layer
 from .model import KerasModel, TensorRef, call_order
 
 DEFAULT_BATCH = 4  # one row per padding pattern: post, pre, gaps, entirely masked
@@ -37,8 +38,6 @@ STEP_SECONDS = 30e-6  # Python and NumPy overhead of one recurrent step
 BYTES_PER_SECOND = 4e9  # reading weights in a matmul (memory bound at small batch)
 ELEMENTS_PER_SECOND = 1e8  # elementwise work on every tensor the reference makes
 COMPARE_BYTES = 32  # per output value: onnxruntime's result and the comparison's temporaries
-# Gate blocks per recurrent class (RNN(cell): counted as the widest, an LSTM cell).
-RECURRENT = {"LSTM": 4, "CuDNNLSTM": 4, "GRU": 3, "CuDNNGRU": 3, "SimpleRNN": 1, "RNN": 4}
 NESTED = ("Sequential", "Functional", "Model")
 
 Shape = tuple[int, ...]
@@ -121,7 +120,14 @@ def _walk(model: KerasModel, inputs: list[Shape], cost: Cost) -> list[Shape]:
 def _recurrent_class(class_name: str, config: dict[str, Any]) -> bool:
     if class_name in ("Bidirectional", "TimeDistributed"):
         return _recurrent_class(config.get("layer", {}).get("class_name", ""), {})
-    return class_name in RECURRENT
+    return gate_blocks(class_name) is not None
+
+
+def gate_blocks(class_name: str) -> int | None:
+    """Gate blocks of a recurrent class (families.py); RNN(cell) counts as the widest cell."""
+    if class_name == "RNN":
+        return max(family.gates for family in FAMILIES.values())
+    return FAMILIES[class_name].gates if is_recurrent_layer(class_name) else None
 
 
 def _units(config: dict[str, Any]) -> int:
@@ -135,7 +141,7 @@ def _units(config: dict[str, Any]) -> int:
 def output_shapes(class_name: str, config: dict[str, Any], args: list[Shape]) -> list[Shape]:
     """Coarse output shapes of one call (unknown layers: their inputs' broadcast shape)."""
     x = args[0]
-    if class_name in RECURRENT:
+    if gate_blocks(class_name) is not None:
         return _recurrent_shapes(class_name, config, x, 1)
     if class_name in ("Bidirectional", "TimeDistributed"):
         inner = config.get("layer", {})
@@ -166,7 +172,8 @@ def _recurrent_shapes(class_name: str, config: dict[str, Any], x: Shape, merged:
     batch, steps = x[0], (x[1] if len(x) > 1 else 1)
     sequences = config.get("return_sequences")
     output = (batch, steps, units * merged) if sequences else (batch, units * merged)
-    states = 2 if "LSTM" in class_name else 1
+    family = FAMILIES.get(class_name)
+    states = len(family.state_labels) if family is not None else 1
     extra = [(batch, units)] * states if config.get("return_state") else []
     return [output, *extra]
 
@@ -179,5 +186,5 @@ def _recurrent_work(class_name: str, config: dict[str, Any], x: Shape, weight_by
     units = _units(inner.get("config", config))
     directions = 2 if class_name == "Bidirectional" else 1
     batch, steps = x[0], (x[1] if len(x) > 1 else 1)
-    held = 8 * directions * batch * steps * units * (RECURRENT[cell] + 1)
+    held = 8 * directions * batch * steps * units * ((gate_blocks(cell) or 1) + 1)
     return Cost(held, directions * steps * STEP_SECONDS + steps * weight_bytes / BYTES_PER_SECOND)

@@ -166,6 +166,7 @@ def test_gru_reset_after_keeps_bias_rows_in_wb_and_rb():
     (exp,) = explain(path, bias_split="half").layers  # --bias-split does not apply
     bias = load(path).layer(exp.layer).weights[2]
     assert exp.bias_kind == "two" and exp.bias_split is None
+    assert exp.keras_bias_layout == "rows"
     assert exp.onnx_attributes["linear_before_reset"] == 1
     np.testing.assert_array_equal(np.float32(exp.wb), bias[0])
     np.testing.assert_array_equal(np.float32(exp.rb), bias[1])
@@ -265,6 +266,7 @@ def test_cudnn_biases_are_genuine(name, cell):
     size = len(exp.keras_gates) * exp.units
     stored = np.asarray(load(path).layer(exp.layer).weights[2]).reshape(-1)
     assert exp.bias_kind == "two" and exp.bias_split is None
+    assert exp.keras_bias_layout == "halves"
     np.testing.assert_array_equal(np.float32(exp.keras_input_bias), stored[:size])
     np.testing.assert_array_equal(np.float32(exp.keras_recurrent_bias), stored[size:])
     assert exp.bias_max_diff == 0.0

@@ -74,6 +74,9 @@ class LayerExplanation:
     # "single": one Keras bias, divided by --bias-split; "two": two genuine biases
     # (GRU reset_after=True, CuDNN); "none": use_bias=False.
     bias_kind: str
+    # How the file stores it: "one" vector, "rows" (2, G*u) = input row, recurrent row,
+    # "halves" [input | recurrent] in one vector (CuDNN), or "none".
+    keras_bias_layout: str
     bias_split: str | None  # None when --bias-split does not apply
     keras_bias_shape: list[int]
     keras_bias: list  # as stored: 1-D, or 2-D for GRU reset_after=True
@@ -223,6 +226,12 @@ def keras_bias(biases: LayerBiases, size: int) -> KerasBias:
     return KerasBias(biases.kind, stored, part(biases.input), part(biases.recurrent), reset_after)
 
 
+def bias_layout(family: RecurrentFamily, cell: str, bias: KerasBias) -> str:
+    if bias.kind != "two":
+        return {"single": "one"}.get(bias.kind, bias.kind)
+    return "halves" if cell == family.cudnn_class else "rows"
+
+
 def keras_kernels(
     family: RecurrentFamily, cell: str, weights: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -342,6 +351,7 @@ def explain_direction(
         onnx_gates=list(family.onnx_gates),
         permutation=list(family.perm),
         bias_kind=bias.kind,
+        keras_bias_layout=bias_layout(family, cell, bias),
         bias_split=bias_split if bias.kind == "single" else None,
         keras_bias_shape=list(bias.stored.shape) if bias.stored is not None else [],
         keras_bias=bias.stored.tolist() if bias.stored is not None else [],

@@ -87,7 +87,7 @@ def keras_bias_lines(exp: LayerExplanation, row: GateRow) -> list[tuple[str, str
     if exp.bias_kind != "two":
         return [(f"bias[{span(row.keras_bias)}]", every(row.keras_bias_values))]
     size = exp.gates * exp.units
-    if exp.cell.startswith("CuDNN"):  # one flat vector: [input | recurrent]
+    if exp.keras_bias_layout == "halves":  # one flat vector: [input | recurrent]
         first, second = f"bias[{a}:{b}]", f"bias[{size + a}:{size + b}]"
     else:
         first, second = f"bias[0, {a}:{b}]", f"bias[1, {a}:{b}]"
@@ -200,7 +200,7 @@ def diff_strip(exp: LayerExplanation, width: int) -> Group:
     d = f"{exp.direction_index}, " if exp.onnx_shapes["B"][0] > 1 else ""
     lines: list[tuple[str, list[tuple[str, list[float]]]]] = []
     if exp.bias_kind == "two":
-        if exp.cell.startswith("CuDNN"):
+        if exp.keras_bias_layout == "halves":
             names = (f"Keras bias[:{size}] input", f"Keras bias[{size}:] recurrent")
         else:
             names = ("Keras bias[0] input", "Keras bias[1] recurrent")
