@@ -147,3 +147,33 @@ def test_the_wrong_gate_order_in_its_descriptor_fails_parity(hrz_file, registere
         convert(hrz_file, tmp_path / "wrong.onnx")
     (exp,) = explain(hrz_file).layers
     assert exp.step_max_diff > 1e-3  # explain's one-step check sees it too
+
+
+def test_the_reference_reads_no_converter_side_family_knowledge():
+    """The oracle keeps its own equations and layouts: it imports neither the family
+    descriptors nor the remapper nor the weight specs (else their mistakes would cancel)."""
+    import ast
+    from pathlib import Path
+
+    import lstm_convert
+
+    package = Path(lstm_convert.__file__).parent
+    shared = {"families", "remap", "weightspec", "keras_layouts", "layers", "explain"}
+    for name in ("reference.py", "reference_layers.py", "reference_layouts.py"):
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        imported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                parts = (node.module or "").split(".")
+                if node.level == 0 and parts[0] == "lstm_convert":
+                    parts = parts[1:]
+                if parts[0]:
+                    imported.add(parts[0])
+                else:  # from . import name
+                    imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    parts = alias.name.split(".")
+                    if parts[0] == "lstm_convert" and len(parts) > 1:
+                        imported.add(parts[1])
+        assert not imported & shared, (name, imported & shared)
