@@ -355,6 +355,13 @@ def ref_recurrent(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call
     return result
 
 
+def register_cell(class_name: str, cell: Callable, state_labels: tuple[str, ...]) -> None:
+    """A recurrent layer class for the reference: its own cell (as in CELLS), its states."""
+    CELLS[class_name] = cell
+    STATE_LABELS[class_name] = state_labels
+    REFERENCES[class_name] = ref_recurrent
+
+
 @reference("RNN")
 def ref_rnn(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     config = layer.config

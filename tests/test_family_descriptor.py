@@ -103,15 +103,15 @@ def hrz_file(tmp_path):
 
 
 @pytest.fixture
-def registered(monkeypatch):
+def registered():
     """The three additions, undone after the test."""
-    monkeypatch.setitem(reference.CELLS, NAME, hrz_gru_cell)
-    monkeypatch.setitem(reference.STATE_LABELS, NAME, ("h",))
-    monkeypatch.setitem(reference.REFERENCES, NAME, reference.REFERENCES["GRU"])
     register(HRZ_GRU)
     cell_family(NAME)(hrz_gru_spec)
+    reference.register_cell(NAME, hrz_gru_cell, ("h",))
     yield HRZ_GRU
-    for registry in (FAMILIES, SPEC_BUILDERS, CONVERTERS):
+    registries = (FAMILIES, SPEC_BUILDERS, CONVERTERS)
+    references = (reference.CELLS, reference.STATE_LABELS, reference.REFERENCES)
+    for registry in (*registries, *references):
         registry.pop(NAME, None)
 
 
