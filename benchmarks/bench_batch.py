@@ -127,11 +127,13 @@ def fixed_costs(sample: Path, repeats: int) -> list[tuple[str, float]]:
     for _ in range(repeats):
         events: queue.Queue = queue.Queue()
         started = time.perf_counter()
-        worker = batch._Worker(events, 1)
+        launcher = batch._launcher(1, supervised=True)
+        worker = batch._Worker(events, launcher)
         events.get()
         ready.append(time.perf_counter() - started)
         worker.stop()
         worker.join()
+        launcher.close()
 
     cold = [
         json.loads(

@@ -14,10 +14,8 @@
 
 This module imports nothing heavy at import time: workers import :mod:`lstm_convert.api`.
 
-Test-only hook: when the environment variable ``LSTM_CONVERT_TEST_CRASH`` holds a file name,
-the worker that receives a file of that name kills itself with SIGSEGV (``os._exit`` where
-there is no SIGSEGV) before converting it. It exists to test crash isolation; nothing else
-reads it.
+Workers on POSIX (but macOS) are forked by one server process that has imported the converter
+once (:class:`_ForkServer`); elsewhere each worker is a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -30,8 +28,10 @@ import math
 import os
 import pickle
 import queue
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -53,7 +53,10 @@ DEFAULT_TIMEOUT = 300.0
 BIAS_SPLITS = ("wb", "rb", "half")
 JSON_FIELDS = ("input", "output", "status", "error", "max_abs_error", "seconds", "layers")
 SKIPPED = "skipped after an earlier failure (--fail-fast)"
-CRASH_HOOK = "LSTM_CONVERT_TEST_CRASH"
+# The function a worker calls for each file, as "module:function" (tests swap in their own).
+WORKER_TASK = "lstm_convert.batch:_convert_one"
+# Start workers from a fork server where the platform allows it (see _launcher).
+FORK_SERVER = os.name == "posix" and sys.platform != "darwin"
 
 # A worker must import lstm_convert.api and say it is ready within this many seconds; a
 # worker that dies before that (three times in a row) fails the files still waiting.
@@ -293,21 +296,14 @@ def _one_line(text: str) -> str:
 
 
 class _Worker:
-    """One worker process: ``python -c "...batch._worker_main()"`` speaking pickle on its pipes.
+    """One worker process, speaking pickle over a :class:`_Channel`.
 
-    Workers are plain subprocesses rather than :mod:`multiprocessing` children, so they never
-    re-import the caller's ``__main__`` (an unguarded script, stdin or a notebook all work).
-    A thread per worker turns its output into events on the pool's queue.
+    A thread per worker turns its replies into events on the pool's queue. The first reply
+    is ``("ready", pid)``.
     """
 
-    def __init__(self, events: queue.Queue, threads: int, supervised: bool = False) -> None:
-        code = f"from lstm_convert.batch import _worker_main; _worker_main({supervised!r})"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", code],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=_worker_env(threads),
-        )
+    def __init__(self, events: queue.Queue, launcher: _Launcher) -> None:
+        self.channel = launcher.start()
         self.ready = False
         self.task: tuple[int, str, str] | None = None
         self.deadline: float | None = time.monotonic() + STARTUP_SECONDS
@@ -316,22 +312,21 @@ class _Worker:
         self.reader.start()
 
     def _read(self, events: queue.Queue) -> None:
-        stream = self.process.stdout
-        assert stream is not None
+        stream = self.channel.replies
         while True:
             try:
                 message = pickle.load(stream)
             except Exception:  # EOF, or a message cut short by a crash
                 events.put((self, ("exit",)))
                 return
+            if message[0] == "ready":
+                self.channel.pid = message[1]  # before the pool can see the event
             events.put((self, message))
 
     def send(self, message: Any) -> bool:
-        stdin = self.process.stdin
-        assert stdin is not None
         try:
-            pickle.dump(message, stdin)
-            stdin.flush()
+            pickle.dump(message, self.channel.requests)
+            self.channel.requests.flush()
         except (OSError, ValueError):  # the worker is gone; its reader reports the exit
             return False
         return True
@@ -343,37 +338,216 @@ class _Worker:
         self.send((*task, options))
 
     def exit_code(self) -> int | None:
-        try:
-            return self.process.wait(5)
-        except subprocess.TimeoutExpired:
+        code = self.channel.wait(5)
+        if code is None:
             self.kill()
-            return self.process.returncode
+            code = self.channel.wait(1)
+        return code
+
+    def kill(self) -> None:
+        self.channel.kill()
+        self.channel.wait(5)
+        self.channel.close()
+
+    def stop(self) -> None:
+        """Ask the worker to exit (see :meth:`join`)."""
+        self.send(None)
+
+    def join(self) -> None:
+        """Wait briefly for a stopped worker to exit; kill it if it does not."""
+        if self.channel.wait(2) is None:
+            self.kill()
+        self.channel.close()
+
+
+class _Channel:
+    """The pipes to one worker process, and how to end it and learn its exit code."""
+
+    requests: Any  # binary file the pool writes requests to
+    replies: Any  # binary file the worker's replies come from
+    pid: int | None = None
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code once the worker has exited (negative: killed by that signal);
+        None if it is still running after ``timeout`` seconds."""
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        for stream in (self.requests, self.replies):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+
+
+class _Launcher:
+    """Starts workers for one pool."""
+
+    def start(self) -> _Channel:
+        raise NotImplementedError
+
+    def close(self, kill: bool = False) -> None:
+        """Called once every worker has been stopped (or killed, with ``kill``)."""
+
+
+def _launcher(threads: int, supervised: bool) -> _Launcher:
+    """A fork server where fork is safe (POSIX but macOS, whose system libraries may not
+    survive a fork without exec); elsewhere a fresh interpreter per worker."""
+    if FORK_SERVER and hasattr(os, "fork") and hasattr(socket, "send_fds"):
+        return _ForkServer(threads, supervised, WORKER_TASK)
+    return _Spawner(threads, supervised, WORKER_TASK)
+
+
+class _Spawned(_Channel):
+    """A worker in a fresh interpreter: ``python -c "...batch._worker_main(...)"``.
+
+    Workers are plain subprocesses rather than :mod:`multiprocessing` children, so they
+    never re-import the caller's ``__main__`` (an unguarded script, stdin or a notebook all
+    work).
+    """
+
+    def __init__(self, threads: int, supervised: bool, task: str) -> None:
+        code = f"from lstm_convert.batch import _worker_main; _worker_main({supervised}, {task!r})"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_worker_env(threads),
+        )
+        self.requests, self.replies = self.process.stdin, self.process.stdout
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
 
     def kill(self) -> None:
         with contextlib.suppress(OSError):
             self.process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
+
+
+@dataclass
+class _Spawner(_Launcher):
+    threads: int
+    supervised: bool
+    task: str
+
+    def start(self) -> _Channel:
+        return _Spawned(self.threads, self.supervised, self.task)
+
+
+class _ForkServer(_Launcher):
+    """One interpreter that imports the converter once, then forks a worker on request.
+
+    The server is started like a spawned worker (its environment carries the thread budget,
+    so BLAS sizes its pool from it) and imports NumPy, onnx, h5py and onnxruntime before it
+    forks anything; it starts no thread, so every fork is a copy of a single-threaded
+    process. Each request passes one end of a fresh socket pair (``SCM_RIGHTS``); the forked
+    worker speaks the spawned worker's protocol over it. The server reaps its children and
+    reports ``PID EXIT_CODE`` lines on the control socket, so a crash is still reported
+    with its signal. A server that died is started again at the next request.
+    """
+
+    def __init__(self, threads: int, supervised: bool, task: str) -> None:
+        self.threads, self.supervised, self.task = threads, supervised, task
+        self.codes: dict[int, int] = {}
+        self.changed = threading.Condition()
+        self.process: subprocess.Popen | None = None
+        self.control: socket.socket | None = None
+        self.gone = False
+
+    def _boot(self) -> None:
+        ours, theirs = socket.socketpair()
+        code = (
+            "from lstm_convert.batch import _fork_server_main; "
+            f"_fork_server_main({theirs.fileno()}, {self.supervised!r}, {self.task!r})"
+        )
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code],
+                stdin=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                env=_worker_env(self.threads),
+            )
+        self.control = ours
+        self.gone = False
+        threading.Thread(target=self._read, args=(ours,), daemon=True).start()
+
+    def _read(self, control: socket.socket) -> None:
+        with contextlib.suppress(OSError, ValueError), control.makefile("rb") as lines:
+            for line in lines:
+                pid, code = (int(field) for field in line.split())
+                with self.changed:
+                    self.codes[pid] = code
+                    self.changed.notify_all()
+        with self.changed:  # the server is gone: no more codes will come from it
+            if control is self.control:
+                self.gone = True
+            self.changed.notify_all()
+
+    def start(self) -> _Channel:
+        if self.process is None or self.process.poll() is not None:
+            self._boot()
+        assert self.control is not None
+        ours, theirs = socket.socketpair()
+        with theirs, contextlib.suppress(OSError):  # a dead server: the worker reads EOF
+            socket.send_fds(self.control, [b"F"], [theirs.fileno()])
+        return _Forked(self, ours)
+
+    def exit_code(self, pid: int, timeout: float) -> int | None:
+        """``pid``'s exit code, as the server reports it (None: not within ``timeout``)."""
+        with self.changed:
+            self.changed.wait_for(lambda: pid in self.codes or self.gone, timeout)
+            return self.codes.pop(pid, None)
+
+    def close(self, kill: bool = False) -> None:
+        if self.process is None or self.control is None:
+            return
+        with contextlib.suppress(OSError):
+            self.control.shutdown(socket.SHUT_RDWR)  # the server exits at EOF
+        self.control.close()
+        if kill:
+            self.process.kill()
+        try:
             self.process.wait(5)
-        self._close()
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
-    def stop(self) -> None:
-        """Ask the worker to exit (see :meth:`join`)."""
-        if self.process.poll() is None:
-            self.send(None)
 
-    def join(self) -> None:
-        """Wait briefly for a stopped worker to exit; kill it if it does not."""
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(2)
-        if self.process.poll() is None:
-            self.kill()
-        self._close()
+class _Forked(_Channel):
+    """A worker forked by the server: known by the pid its ``ready`` message carries."""
 
-    def _close(self) -> None:
-        for stream in (self.process.stdin, self.process.stdout):
-            with contextlib.suppress(OSError, ValueError):
-                if stream is not None:
-                    stream.close()
+    def __init__(self, server: _ForkServer, sock: socket.socket) -> None:
+        self.server = server
+        self.socket = sock
+        self.requests = sock.makefile("wb")
+        self.replies = sock.makefile("rb")
+        self.code: int | None = None
+
+    def wait(self, timeout: float) -> int | None:
+        if self.code is None and self.pid is not None:  # else never said ready: the
+            self.code = self.server.exit_code(self.pid, timeout)  # closed socket ends it
+        return self.code
+
+    def kill(self) -> None:
+        if self.pid is not None and self.code is None:
+            # The server reaps its children only after they exit and reports every one,
+            # so until then this pid is still the worker's (as multiprocessing's own).
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.close()
+
+    def close(self) -> None:
+        # Shut the socket down first: that wakes this worker's reader thread (and the
+        # worker, if it still runs) with EOF; closing a stream it is reading would block.
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_RDWR)
+        super().close()
+        with contextlib.suppress(OSError):
+            self.socket.close()
 
 
 def _worker_env(threads: int) -> dict[str, str]:
@@ -407,6 +581,7 @@ class _Pool:
         self.events: queue.Queue = queue.Queue()
         self.stopped = False
         self.start_failures = 0
+        self.launcher = _launcher(threads, timeout is not None)
 
     def run(self, tasks: deque, report: Callable[[int, Any], None], stopped: bool) -> None:
         """Convert ``tasks``, calling ``report(index, result)`` as each file ends."""
@@ -420,7 +595,7 @@ class _Pool:
             if not tasks and not busy:
                 break
             while tasks and len(self.workers) < min(self.jobs, busy + len(tasks)):
-                self.workers.append(_Worker(self.events, self.threads, self.timeout is not None))
+                self.workers.append(_Worker(self.events, self.launcher))
             for worker in self.workers:
                 if worker.ready and worker.task is None and tasks:
                     worker.start_task(tasks.popleft(), self.options, self.timeout)
@@ -439,11 +614,12 @@ class _Pool:
         for worker in self.workers:
             worker.join()
         self.workers = []
+        self.launcher.close(kill)
 
     def prestart(self, count: int) -> None:
         """Start workers now, so they boot while the caller does other work."""
         while len(self.workers) < min(self.jobs, count):
-            self.workers.append(_Worker(self.events, self.threads, self.timeout is not None))
+            self.workers.append(_Worker(self.events, self.launcher))
 
     def _next_event(self, tasks: deque) -> None:
         deadlines = [w.deadline for w in self.workers if w.deadline is not None]
@@ -532,27 +708,38 @@ def _remove_partial(output: str) -> None:
                 leftover.unlink()
 
 
-def _worker_main(supervised: bool = False) -> None:
-    """A worker: import the converter once, then convert files until told to stop.
+def _worker_main(supervised: bool = False, task: str | None = None) -> None:
+    """A spawned worker: import the converter once, then convert files until told to stop.
 
     Messages come as pickles on stdin and go back as pickles on the original stdout; the
     worker's own fd 1 is pointed at stderr so nothing a library prints can corrupt them.
     ``supervised``: the pool kills this worker when a file runs past its timeout, so the
     HDF5 read probe (a fork and a rehearsed read per file, see ``readers/guard.py``) would
-    only repeat that protection; it is skipped.
+    only repeat that protection; it is skipped. ``task`` names the function that converts
+    one file (:data:`WORKER_TASK`).
     """
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     requests = sys.stdin.buffer
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    from . import api
+    convert_one = _prepare(supervised, task or WORKER_TASK)
+    _serve(requests, replies, convert_one)
+
+
+def _prepare(supervised: bool, task: str) -> Callable[[str, str, dict], Any]:
+    """Import everything a conversion needs; return the function that converts one file."""
     from .readers import guard
 
     if supervised:
         guard.supervised()
     _preload()
-    crash_name = os.environ.get(CRASH_HOOK)
+    module, _, name = task.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _serve(requests: Any, replies: Any, convert_one: Callable[[str, str, dict], Any]) -> None:
+    """Say ready, then convert each requested file until the request stream ends."""
 
     def reply(message: Any) -> None:
         try:
@@ -565,19 +752,66 @@ def _worker_main(supervised: bool = False) -> None:
     while True:
         try:
             message = pickle.load(requests)
-        except EOFError:
+        except (EOFError, OSError):
             message = None
         if message is None:
             _exit_now()
         index, input_path, output, options = message
-        if crash_name and Path(input_path).name == crash_name:
-            _crash()
-        reply(("result", index, _convert_one(api, input_path, output, options)))
+        reply(("result", index, convert_one(input_path, output, options)))
+
+
+def _fork_server_main(control_fd: int, supervised: bool, task: str) -> None:
+    """The fork server (:class:`_ForkServer`): import once, then fork a worker for every
+    socket received on ``control_fd`` and report each child's exit code, until EOF."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.dup2(2, 1)  # as in a spawned worker: nothing printed reaches the caller's stdout
+    control = socket.socket(fileno=control_fd)
+    convert_one = _prepare(supervised, task)
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)  # SIGCHLD wakes the select below
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    while True:
+        ready, _, _ = select.select([control, wake_read], [], [])
+        if wake_read in ready:
+            os.read(wake_read, 4096)
+        _report_exits(control)
+        if control not in ready:
+            continue
+        try:
+            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except OSError:
+            fds = []
+        if not fds:  # the pool closed the control socket (or is gone)
+            _exit_now()
+        if os.fork() == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in (control.detach(), wake_read, wake_write):
+                os.close(fd)
+            channel = socket.socket(fileno=fds[0])
+            _serve(channel.makefile("rb"), channel.makefile("wb"), convert_one)
+        os.close(fds[0])
+
+
+def _report_exits(control: socket.socket) -> None:
+    """Reap every child that has exited and send ``PID EXIT_CODE`` for each."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        with contextlib.suppress(OSError):
+            control.sendall(f"{pid} {os.waitstatus_to_exitcode(status)}\n".encode())
 
 
 def _preload() -> None:
     """Import what the first conversion would, so the timeout covers converting only."""
     for name in (
+        "lstm_convert.api",
         "h5py",
         "onnxruntime",
         "lstm_convert.readers.legacy_h5",
@@ -587,7 +821,9 @@ def _preload() -> None:
             importlib.import_module(name)
 
 
-def _convert_one(api: Any, input_path: str, output: str, options: dict) -> ConvertResult:
+def _convert_one(input_path: str, output: str, options: dict) -> ConvertResult:
+    """Convert one file in a worker; any error becomes a failed result."""
+    from . import api
     from .errors import ConvertError
 
     started = time.perf_counter()
@@ -618,12 +854,6 @@ def _exit_now() -> None:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(0)
-
-
-def _crash() -> None:
-    if hasattr(signal, "SIGSEGV") and os.name == "posix":
-        os.kill(os.getpid(), signal.SIGSEGV)
-    os._exit(70)
 
 
 __all__ = ["DEFAULT_PATTERNS", "BatchResult", "convert_many", "default_jobs", "find_files"]

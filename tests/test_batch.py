@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 from conftest import FIXTURES, ROOT
 from typer.testing import CliRunner
 
+from lstm_convert import batch
 from lstm_convert.batch import SKIPPED, BatchResult, convert_many
 from lstm_convert.cli import app
 from lstm_convert.errors import OutputPathError
@@ -185,14 +187,81 @@ def test_fail_fast_cli_reports_skipped_files(models, tmp_path):
     assert "1 of " in result.stderr and "skipped" in result.stderr
 
 
-def test_a_crashing_worker_fails_only_its_own_file(models, tmp_path, monkeypatch):
+CRASHING_TASK = """
+import os, signal
+from pathlib import Path
+from lstm_convert.batch import _convert_one
+
+
+def convert_one(input_path, output, options):
+    if Path(input_path).name == "gru.keras":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return _convert_one(input_path, output, options)
+"""
+
+
+def worker_task(tmp_path: Path, monkeypatch, name: str, source: str) -> None:
+    """Have every worker convert files with ``convert_one`` from ``source`` (a module
+    written to ``tmp_path`` and put on the workers' import path)."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / f"{name}.py").write_text(source)
+    path = os.pathsep.join(p for p in (str(hooks), os.environ.get("PYTHONPATH")) if p)
+    monkeypatch.setenv("PYTHONPATH", path)
+    monkeypatch.setattr(batch, "WORKER_TASK", f"{name}:convert_one")
+
+
+def crashing_workers(tmp_path: Path, monkeypatch) -> None:
+    """Workers whose task kills them with SIGSEGV on the file named gru.keras."""
+    worker_task(tmp_path, monkeypatch, "crashing_task", CRASHING_TASK)
+
+
+RECORDING_TASK = """
+import json, os, sys
+from lstm_convert.batch import _convert_one
+
+HEAVY = ("numpy", "onnx", "h5py", "onnxruntime", "lstm_convert.api")
+
+
+def convert_one(input_path, output, options):
+    record = {"pid": os.getpid(), "parent": os.getppid(),
+              "imported": [m for m in HEAVY if m in sys.modules]}
+    with open(os.environ["RECORD_TO"], "a") as log:
+        log.write(json.dumps(record) + "\\n")
+    return _convert_one(input_path, output, options)
+"""
+
+
+@pytest.mark.skipif(not batch.FORK_SERVER, reason="no fork server on this platform")
+def test_workers_are_forked_from_one_server_that_imported_everything(models, tmp_path, monkeypatch):
+    """Issue 17: the heavy imports happen once, in the server, before any worker exists;
+    every worker (two at once, and the one replacing a crashed worker) is its child."""
     for rel in BROKEN:
         (models / rel).unlink()
-    monkeypatch.setenv("LSTM_CONVERT_TEST_CRASH", "gru.keras")
+    worker_task(tmp_path, monkeypatch, "recording_task", RECORDING_TASK)
+    record = tmp_path / "record.jsonl"
+    monkeypatch.setenv("RECORD_TO", str(record))
+    result = convert_many([models], tmp_path / "out", jobs=2)
+    assert result.ok == 3
+    rows = [json.loads(line) for line in record.read_text().splitlines()]
+    assert len(rows) == 3
+    assert len({row["parent"] for row in rows}) == 1  # one server
+    assert os.getpid() not in {row["parent"] for row in rows}
+    assert len({row["pid"] for row in rows}) == 2  # two workers, reused
+    assert all(len(row["imported"]) == 5 for row in rows)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSEGV"), reason="needs SIGSEGV")
+@pytest.mark.parametrize("fork_server", [True, False])
+def test_a_crashing_worker_fails_only_its_own_file(models, tmp_path, monkeypatch, fork_server):
+    for rel in BROKEN:
+        (models / rel).unlink()
+    crashing_workers(tmp_path, monkeypatch)
+    monkeypatch.setattr(batch, "FORK_SERVER", fork_server and batch.FORK_SERVER)
     result = convert_many([models], tmp_path / "out", jobs=2)
     rows = {Path(r.input).name: r for r in result.results}
     assert rows["gru.keras"].status == "failed"
-    assert rows["gru.keras"].error.startswith("worker crashed (exit code ")
+    assert rows["gru.keras"].error == "worker crashed (exit code -11, SIGSEGV)"
     assert rows["top_lstm.h5"].status == "ok" and rows["rnn.hdf5"].status == "ok"
     assert not list((tmp_path / "out").rglob("*.part"))
 
