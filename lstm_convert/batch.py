@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import OutputPathError
-from .threads import check_threads, cpu_count, thread_env, worker_budget
+from .threads import check_threads, cpu_count, limit_process, thread_env, worker_budget
 
 if TYPE_CHECKING:
     from .api import ConvertResult
@@ -57,6 +57,16 @@ SKIPPED = "skipped after an earlier failure (--fail-fast)"
 WORKER_TASK = "lstm_convert.batch:_convert_one"
 # Start workers from a fork server where the platform allows it (see _launcher).
 FORK_SERVER = os.name == "posix" and sys.platform != "darwin"
+# What the first conversion would import, imported before it so that the timeout covers
+# converting only. onnxruntime starts a thread of its own when it is loaded, so a fork
+# server leaves it to each forked worker (about 40 ms: NumPy is already loaded).
+PRELOAD = (
+    "lstm_convert.api",
+    "h5py",
+    "lstm_convert.readers.legacy_h5",
+    "lstm_convert.readers.keras_zip",
+)
+PRELOAD_AFTER_FORK = ("onnxruntime",)
 
 # A worker must import lstm_convert.api and say it is ready within this many seconds; a
 # worker that dies before that (three times in a row) fails the files still waiting.
@@ -441,13 +451,14 @@ class _Spawner(_Launcher):
 class _ForkServer(_Launcher):
     """One interpreter that imports the converter once, then forks a worker on request.
 
-    The server is started like a spawned worker (its environment carries the thread budget,
-    so BLAS sizes its pool from it) and imports NumPy, onnx, h5py and onnxruntime before it
-    forks anything; it starts no thread, so every fork is a copy of a single-threaded
-    process. Each request passes one end of a fresh socket pair (``SCM_RIGHTS``); the forked
-    worker speaks the spawned worker's protocol over it. The server reaps its children and
-    reports ``PID EXIT_CODE`` lines on the control socket, so a crash is still reported
-    with its signal. A server that died is started again at the next request.
+    The server imports NumPy (with one BLAS thread), onnx, h5py and the converter before it
+    forks anything, and starts no thread, so every fork is a copy of a single-threaded
+    process; a forked worker then sets its own thread budget and imports onnxruntime
+    (which starts a thread when it loads). Each request passes one end of a fresh socket
+    pair (``SCM_RIGHTS``); the forked worker speaks the spawned worker's protocol over it.
+    The server reaps its children and reports ``PID EXIT_CODE`` lines on the control
+    socket, so a crash is still reported with its signal. A server that died is started
+    again at the next request.
     """
 
     def __init__(self, threads: int, supervised: bool, task: str) -> None:
@@ -462,14 +473,15 @@ class _ForkServer(_Launcher):
         ours, theirs = socket.socketpair()
         code = (
             "from lstm_convert.batch import _fork_server_main; "
-            f"_fork_server_main({theirs.fileno()}, {self.supervised!r}, {self.task!r})"
+            f"_fork_server_main({theirs.fileno()}, {self.supervised}, {self.task!r}, "
+            f"{self.threads})"
         )
         with theirs:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code],
                 stdin=subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),),
-                env=_worker_env(self.threads),
+                env=_worker_env(1),
             )
         self.control = ours
         self.gone = False
@@ -727,13 +739,15 @@ def _worker_main(supervised: bool = False, task: str | None = None) -> None:
     _serve(requests, replies, convert_one)
 
 
-def _prepare(supervised: bool, task: str) -> Callable[[str, str, dict], Any]:
-    """Import everything a conversion needs; return the function that converts one file."""
+def _prepare(
+    supervised: bool, task: str, preload: tuple[str, ...] = PRELOAD + PRELOAD_AFTER_FORK
+) -> Callable[[str, str, dict], Any]:
+    """Import what a conversion needs; return the function that converts one file."""
     from .readers import guard
 
     if supervised:
         guard.supervised()
-    _preload()
+    _preload(preload)
     module, _, name = task.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -760,14 +774,18 @@ def _serve(requests: Any, replies: Any, convert_one: Callable[[str, str, dict], 
         reply(("result", index, convert_one(input_path, output, options)))
 
 
-def _fork_server_main(control_fd: int, supervised: bool, task: str) -> None:
+def _fork_server_main(control_fd: int, supervised: bool, task: str, threads: int) -> None:
     """The fork server (:class:`_ForkServer`): import once, then fork a worker for every
-    socket received on ``control_fd`` and report each child's exit code, until EOF."""
+    socket received on ``control_fd`` and report each child's exit code, until EOF.
+
+    The server runs with one BLAS thread, so it holds no thread but its own when it forks;
+    each worker then takes its budget of ``threads``.
+    """
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.dup2(2, 1)  # as in a spawned worker: nothing printed reaches the caller's stdout
     control = socket.socket(fileno=control_fd)
-    convert_one = _prepare(supervised, task)
+    convert_one = _prepare(supervised, task, PRELOAD)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)  # SIGCHLD wakes the select below
@@ -790,6 +808,8 @@ def _fork_server_main(control_fd: int, supervised: bool, task: str) -> None:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             for fd in (control.detach(), wake_read, wake_write):
                 os.close(fd)
+            limit_process(threads)
+            _preload(PRELOAD_AFTER_FORK)
             channel = socket.socket(fileno=fds[0])
             _serve(channel.makefile("rb"), channel.makefile("wb"), convert_one)
         os.close(fds[0])
@@ -808,15 +828,8 @@ def _report_exits(control: socket.socket) -> None:
             control.sendall(f"{pid} {os.waitstatus_to_exitcode(status)}\n".encode())
 
 
-def _preload() -> None:
-    """Import what the first conversion would, so the timeout covers converting only."""
-    for name in (
-        "lstm_convert.api",
-        "h5py",
-        "onnxruntime",
-        "lstm_convert.readers.legacy_h5",
-        "lstm_convert.readers.keras_zip",
-    ):
+def _preload(names: tuple[str, ...] = PRELOAD + PRELOAD_AFTER_FORK) -> None:
+    for name in names:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
 

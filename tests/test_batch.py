@@ -223,9 +223,17 @@ from lstm_convert.batch import _convert_one
 HEAVY = ("numpy", "onnx", "h5py", "onnxruntime", "lstm_convert.api")
 
 
+def server_threads():
+    tasks = f"/proc/{os.getppid()}/task"
+    return len(os.listdir(tasks)) if os.path.isdir(tasks) else 1
+
+
 def convert_one(input_path, output, options):
-    record = {"pid": os.getpid(), "parent": os.getppid(),
-              "imported": [m for m in HEAVY if m in sys.modules]}
+    from lstm_convert.threads import _openblas_threads
+
+    record = {"pid": os.getpid(), "parent": os.getppid(), "blas": _openblas_threads(),
+              "imported": [m for m in HEAVY if m in sys.modules],
+              "server_threads": server_threads()}
     with open(os.environ["RECORD_TO"], "a") as log:
         log.write(json.dumps(record) + "\\n")
     return _convert_one(input_path, output, options)
@@ -249,6 +257,20 @@ def test_workers_are_forked_from_one_server_that_imported_everything(models, tmp
     assert os.getpid() not in {row["parent"] for row in rows}
     assert len({row["pid"] for row in rows}) == 2  # two workers, reused
     assert all(len(row["imported"]) == 5 for row in rows)
+    assert all(row["server_threads"] == 1 for row in rows)  # it forks with no other thread
+    assert all(row["blas"] in (None, batch.worker_budget(2)) for row in rows)
+
+
+@pytest.mark.skipif(not batch.FORK_SERVER, reason="no fork server on this platform")
+def test_a_forked_worker_takes_its_thread_budget(tmp_path, monkeypatch):
+    worker_task(tmp_path, monkeypatch, "recording_task", RECORDING_TASK)
+    record = tmp_path / "record.jsonl"
+    monkeypatch.setenv("RECORD_TO", str(record))
+    result = convert_many([lstm_h5()], tmp_path / "out", jobs=1, threads=3)
+    assert result.ok == 1
+    (row,) = [json.loads(line) for line in record.read_text().splitlines()]
+    assert row["server_threads"] == 1
+    assert row["blas"] in (None, 3)  # None: not an OpenBLAS build
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGSEGV"), reason="needs SIGSEGV")
