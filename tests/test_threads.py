@@ -122,13 +122,13 @@ def test_cli_threads_option(tmp_path, monkeypatch, no_budget):
 
 def test_batch_workers_get_the_budget(tmp_path, monkeypatch, no_budget):
     seen = []
-    real = batch._worker_env
+    real = batch._launcher
 
-    def spy(budget: int) -> dict[str, str]:
+    def spy(budget: int, supervised: bool):
         seen.append(budget)
-        return real(budget)
+        return real(budget, supervised)
 
-    monkeypatch.setattr(batch, "_worker_env", spy)
+    monkeypatch.setattr(batch, "_launcher", spy)
     monkeypatch.setattr(batch, "worker_budget", lambda jobs, given: given or 7)
     result = batch.convert_many([SAMPLE], tmp_path / "out", jobs=1, threads=2)
     assert result.ok == 1 and seen == [2]
