@@ -466,7 +466,7 @@ def ref_activation(ctx: RefContext, layer: Layer, inputs: list[Value], call: Cal
 @reference("Dense")
 def ref_dense(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     x = inputs[0]
-    y = np.asarray(x.data, np.float64) @ layer.weights[0]
+    y = weight_product(layer.weights[0])(x.data)  # float32 product, as the note above says
     if layer.config.get("use_bias", True):
         y = y + layer.weights[1]
     fn = activation_fn(layer.config.get("activation"), ctx.keras_major)
@@ -486,7 +486,8 @@ def ref_time_distributed(
 def ref_embedding(ctx: RefContext, layer: Layer, inputs: list[Value], call: Call) -> list[Value]:
     ids = np.asarray(inputs[0].data).astype(np.int64)
     mask = ids != 0 if layer.config.get("mask_zero") else None
-    return [Value(np.asarray(layer.weights[0], np.float64)[ids], mask)]
+    # The rows looked up, in float64: not a float64 copy of the whole table.
+    return [Value(np.asarray(layer.weights[0])[ids].astype(np.float64), mask)]
 
 
 # -- keras.ops operations and tf.keras TFOpLambda functions, in NumPy ----------------------
