@@ -61,8 +61,8 @@ def shuffled_reps(names: list[str], reps: int) -> list[str]:
     return sequence
 
 
-def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one fresh child process."""
+def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (bytes) and CPU seconds (user + system) of one fresh child."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, env=env)
@@ -73,7 +73,7 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[floa
             errors.seek(0)
             tail = errors.read().decode(errors="replace")[-3000:]
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{tail}")
-    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime  # RSS in KiB
 
 
 def process_runs(model: Path, work: Path, reps: int) -> dict[str, dict[str, list[float]]]:
@@ -87,11 +87,14 @@ def process_runs(model: Path, work: Path, reps: int) -> dict[str, dict[str, list
     }
     for cmd in commands.values():  # warm the page cache and .pyc files
         run_process(cmd)
-    results: dict[str, dict[str, list[float]]] = {k: {"s": [], "rss": []} for k in commands}
+    results: dict[str, dict[str, list[float]]] = {
+        k: {"s": [], "rss": [], "cpu": []} for k in commands
+    }
     for name in shuffled_reps(list(commands), reps):
-        seconds, rss = run_process(commands[name])
+        seconds, rss, cpu = run_process(commands[name])
         results[name]["s"].append(seconds)
         results[name]["rss"].append(rss)
+        results[name]["cpu"].append(cpu)
     return results
 
 
@@ -169,7 +172,7 @@ def in_process_runs(model: Path, work: Path, reps: int) -> dict[str, list[float]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def tf2onnx_run(model: Path, work: Path) -> tuple[float, int] | str:
+def tf2onnx_run(model: Path, work: Path) -> tuple[float, int, float] | str:
     python = _models.keras_python()
     if python is None or not _models.tf2onnx_available():
         return "tf2onnx not importable in the Keras venv"
@@ -243,6 +246,7 @@ def main() -> int:
         print(f"cannot make the benchmark model: {exc}", file=sys.stderr)
         return 2
     size = model.stat().st_size
+    load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     with tempfile.TemporaryDirectory(dir=_models.CACHE) as tmp:
         work = Path(tmp)
         procs = process_runs(model, work, args.reps)
@@ -268,6 +272,16 @@ def main() -> int:
         "CLI with parity check / I/O floor script (wall)",
         pair(procs["verify"]["s"], procs["floor"]["s"]),
         limit_verify,
+    )
+    add(
+        "CLI --no-verify / I/O floor script (CPU user+sys, context)",
+        pair(procs["no_verify"]["cpu"], procs["floor"]["cpu"]),
+        None,
+    )
+    add(
+        "CLI with parity check / I/O floor script (CPU user+sys, context)",
+        pair(procs["verify"]["cpu"], procs["floor"]["cpu"]),
+        None,
     )
     add(
         "CLI --no-verify / I/O floor script (peak RSS)",
@@ -298,7 +312,8 @@ def main() -> int:
     header = (
         f"model: {args.model} ({description}), {size / mb:.1f} MB .h5; "
         f"{args.reps} fresh-process reps, {args.inproc_reps} in-process reps, shuffled; "
-        "ratios are medians of per-rep ratios"
+        "ratios are medians of per-rep ratios; load average before: "
+        f"{load_before}; after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
     print(header)
     if args.markdown:
