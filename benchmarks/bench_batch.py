@@ -193,8 +193,16 @@ def fixed_costs(sample: Path, repeats: int) -> list[tuple[str, float]]:
     ]
 
 
-def cli_batch(models: Path, out: Path, jobs: int) -> float:
-    command = [sys.executable, "-m", "lstm_convert", "batch", str(models), "--json"]
+# `python -m lstm_convert`, with every worker a fresh interpreter instead of a fork.
+SPAWN_CLI = (
+    "import sys; from lstm_convert import batch; batch.FORK_SERVER = False; "
+    "from lstm_convert.cli import main; sys.argv[0] = 'lstm-convert'; main()"
+)
+
+
+def cli_batch(models: Path, out: Path, jobs: int, spawn: bool = False) -> float:
+    start = ["-c", SPAWN_CLI] if spawn else ["-m", "lstm_convert"]
+    command = [sys.executable, *start, "batch", str(models), "--json"]
     command += ["-o", str(out), "--jobs", str(jobs)]
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=ENV, cwd=ROOT)
@@ -207,6 +215,17 @@ def alternate(models: Path, out_root: Path, repeats: int) -> dict[int, list[floa
     for repeat in range(repeats):
         for jobs in (2, 1) if repeat % 2 == 0 else (1, 2):
             times[jobs].append(cli_batch(models, out_root / f"j{jobs}-{repeat}", jobs))
+    return times
+
+
+def fork_or_spawn(models: Path, out_root: Path, repeats: int, jobs: int) -> dict[str, list]:
+    """The same ``batch --jobs J``, workers forked from the server or each a fresh
+    interpreter (the fallback off POSIX), alternated (wall s)."""
+    times: dict[str, list[float]] = {"fork": [], "spawn": []}
+    for repeat in range(repeats):
+        for mode in ("fork", "spawn") if repeat % 2 == 0 else ("spawn", "fork"):
+            out = out_root / f"{mode}-{repeat}"
+            times[mode].append(cli_batch(models, out, jobs, spawn=mode == "spawn"))
     return times
 
 
@@ -292,6 +311,7 @@ def main() -> None:
         big_times = alternate(bigs, work / "out-big", args.repeats)
         small_times = alternate(small, work / "out-small", args.repeats)
         small_phase = phases(small, work / "out-phase", args.repeats)
+        starts = fork_or_spawn(small, work / "out-start", args.repeats, 2)
         loops = [convert_loop(files, work / f"loop-{i}") for i in range(args.loops)]
         costs = [] if args.skip_fixed else fixed_costs(files[0], 5)
     after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -310,6 +330,12 @@ def main() -> None:
     print(row)
     row, _ = ratio_row(f"{n} small fixtures, conversion phase only (context)", small_phase)
     print(row)
+    fork, spawn = statistics.median(starts["fork"]), statistics.median(starts["spawn"])
+    print(
+        "\n| `lstm-convert batch --jobs 2`, cold process | fork server (s) "
+        "| fresh interpreters (s) | ratio |\n|---|---:|---:|---:|"
+    )
+    print(f"| {n} small fixtures | {fork:.2f} | {spawn:.2f} | {spawn / fork:.2f}x |")
     loop = statistics.median(loops)
     best_batch = statistics.median(small_times[2])  # --jobs 2: the default on 2 CPUs
     print(f"\n| {n} small fixtures | seconds |\n|---|---:|")
@@ -320,6 +346,7 @@ def main() -> None:
         for name, times in (("big", big_times), ("small", small_times))
         for j in (2, 1)
     )
+    runs += "; " + "; ".join(f"{m}: " + ", ".join(f"{v:.2f}" for v in starts[m]) for m in starts)
     print(f"\nAll runs (s): {runs}; loop: {', '.join(f'{v:.2f}' for v in loops)}\n")
     print(verdict(f"--jobs 2 / --jobs 1, {BIG_COPIES} big models", big_ratio, TARGET_BIG))
     print(verdict(f"--jobs 2 / --jobs 1, {n} small fixtures", small_ratio, TARGET_SMALL))
