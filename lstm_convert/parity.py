@@ -12,7 +12,7 @@ from .export.context import StateIO
 from .model import KerasModel
 from .options import DEFAULT_ATOL, DEFAULT_RTOL
 from .reference import run_reference
-from .threads import session_threads
+from .threads import blas_threads, session_threads
 
 DEFAULT_TOLERANCE = DEFAULT_ATOL  # the historical name: the absolute part of the tolerance
 # The built-in check needs a small batch only; a model fixing enormous shapes is refused
@@ -177,6 +177,20 @@ def run_onnx(
     return session.run(None, feeds)
 
 
+# The reference's weight products have batch x steps rows (28 at most with the check's own
+# inputs): reading the weights bounds them, not arithmetic, so a second BLAS thread saves
+# little, and on a busy machine each product waits for whichever thread was descheduled
+# (6-9x slower at a load of 5 on 2 cores: 35 MB model 67 ms with one thread, 440-620 ms
+# with two; 235 MB model 0.43 s against 1.05 s). onnxruntime keeps every core.
+REFERENCE_BLAS_THREADS = 1
+
+
+def reference_outputs(model: KerasModel, inputs: list[np.ndarray], initial: dict):
+    """``run_reference`` on :data:`REFERENCE_BLAS_THREADS` BLAS threads."""
+    with blas_threads(REFERENCE_BLAS_THREADS):
+        return run_reference(model, inputs, initial)
+
+
 @dataclass
 class ParityCase:
     """Inputs for onnxruntime and what Keras's equations say it must return."""
@@ -215,7 +229,7 @@ def reference_case(
     feeds = dict(zip(model_input_names, inputs, strict=True))
     feeds.update({s.input_name: v for s, v in zip(states, state_values, strict=True)})
     initial = {(s.layer, s.label): v for s, v in zip(states, state_values, strict=True)}
-    expected, finals = run_reference(model, inputs, initial)
+    expected, finals = reference_outputs(model, inputs, initial)
     expected += [finals[(s.layer, s.label)] for s in states]
     return ParityCase(feeds, expected, source, list(inputs), initial, dict(stored or {}))
 
@@ -312,7 +326,7 @@ def reference_sensitivity(
     tolerance (None when no input is a float: token ids cannot move by an ulp)."""
     if not any(x.dtype.kind == "f" for x in case.inputs):
         return None
-    moved, _ = run_reference(model, perturbed(case.inputs, seed), case.initial)
+    moved, _ = reference_outputs(model, perturbed(case.inputs, seed), case.initial)
     worst = 0.0
     for before, after in zip(case.expected, moved, strict=False):
         allowed = atol + rtol * np.abs(before)

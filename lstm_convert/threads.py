@@ -114,6 +114,21 @@ def limited(threads: int | None) -> Iterator[None]:
             _set_openblas_threads(previous)
 
 
+@contextlib.contextmanager
+def blas_threads(threads: int) -> Iterator[None]:
+    """At most ``threads`` OpenBLAS threads for the duration of a block (other BLAS builds
+    keep their pool); a process already below that is left as it is."""
+    previous = _openblas_threads() if "numpy" in sys.modules else None
+    if previous is None or previous <= threads:
+        yield
+        return
+    _set_openblas_threads(threads)
+    try:
+        yield
+    finally:
+        _set_openblas_threads(previous)
+
+
 def session_threads() -> int | None:
     """onnxruntime's intra-op threads for this process (None: its default, every core)."""
     return configured_threads()

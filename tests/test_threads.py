@@ -136,3 +136,27 @@ def test_batch_workers_get_the_budget(tmp_path, monkeypatch, no_budget):
     assert seen == [2, 7]
     with pytest.raises(ValueError, match="threads"):
         batch.convert_many([SAMPLE], tmp_path / "x", threads=0)
+
+
+@pytest.mark.skipif(threads._openblas() is None, reason="needs OpenBLAS")
+def test_the_reference_runs_on_one_blas_thread_and_gives_the_pool_back(monkeypatch):
+    """Issue 17: the check's reference products have a handful of rows; on a busy machine
+    a second BLAS thread made them 6-9x slower. onnxruntime and the caller keep theirs."""
+    seen = []
+    real = parity.run_reference
+
+    def spy(*args):
+        seen.append(threads._openblas_threads())
+        return real(*args)
+
+    monkeypatch.setattr(parity, "run_reference", spy)
+    before = threads._openblas_threads()
+    threads._set_openblas_threads(2)
+    try:
+        model = api.load(SAMPLE)
+        exported = api.build_onnx(model, api.ConvertOptions())
+        parity.reference_case(model, exported.input_names, exported.states)
+        assert seen == [1]
+        assert threads._openblas_threads() == 2
+    finally:
+        threads._set_openblas_threads(before)
