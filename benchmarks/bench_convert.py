@@ -107,6 +107,7 @@ def in_process(model_path: str, work: str, reps: int) -> dict[str, list[float]]:
     from lstm_convert import api, parity
     from lstm_convert.parity import random_inputs, run_onnx
     from lstm_convert.reference import run_reference
+    from lstm_convert.threads import blas_threads
 
     out = str(Path(work) / "inproc.onnx")
     floor_out = str(Path(work) / "inproc_floor.bin")
@@ -140,12 +141,16 @@ def in_process(model_path: str, work: str, reps: int) -> dict[str, list[float]]:
         run_onnx(written, feeds)  # as convert does: onnxruntime loads the file by path
         return time.perf_counter() - start
 
+    def reference_as_the_check_runs_it() -> None:
+        with blas_threads(parity.REFERENCE_BLAS_THREADS):
+            run_reference(model, inputs)
+
     tasks = {
         "floor": lambda: io_floor.copy_weights(model_path, floor_out),
         "no_verify": lambda: api.convert(model_path, out, force=True, verify=False),
         "verify": lambda: api.convert(model_path, out, force=True, verify=True),
         "session": session_on_written_file,
-        "reference": lambda: run_reference(model, inputs),
+        "reference": reference_as_the_check_runs_it,
     }
     for task in tasks.values():
         task()
