@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ROOT, converted, expected_arrays, fixture_files, load_entry, manifest
+from conftest import ROOT, converted, expected_arrays, fixture_files, loaded, manifest
 
 from lstm_convert.parity import run_onnx
 from lstm_convert.reference import run_reference
@@ -70,7 +70,7 @@ def test_every_recurrent_layer_is_one_fused_node(entry, path):
 @pytest.mark.parametrize("entry, path", fixture_files(exclude=NOT_EXACT))
 def test_numpy_reference_matches_keras(entry, path):
     """The parity check is only as good as its reference: hold it to Keras too."""
-    model = load_entry(entry, path)
+    model = loaded(entry, path)
     inputs = expected_arrays(entry, "input_")
     expected = expected_arrays(entry, "output_")
     outputs, _ = run_reference(model, inputs)

@@ -6,7 +6,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import ROOT, SAMPLES, manifest
+from conftest import ROOT, SAMPLES, loaded, manifest
 
 from lstm_convert.errors import InputFileError
 from lstm_convert.readers import read_model, sniff
@@ -56,13 +56,17 @@ def _same_model_pairs():
         files = entry["files"]
         if len(files) == 2:
             yield pytest.param(
-                ROOT / files[0], ROOT / files[1], id=entry["generation"] + "/" + entry["name"]
+                entry,
+                ROOT / files[0],
+                ROOT / files[1],
+                id=entry["generation"] + "/" + entry["name"],
             )
 
 
-@pytest.mark.parametrize("first, second", list(_same_model_pairs()))
-def test_both_formats_give_the_same_neutral_model(first, second):
-    a, b = read_model(first), read_model(second)
+@pytest.mark.parametrize("entry, first, second", list(_same_model_pairs()))
+def test_both_formats_give_the_same_neutral_model(entry, first, second):
+    """The session's models (read through ``api.load``, as every parity test reads them)."""
+    a, b = loaded(entry, first), loaded(entry, second)
     layers_a = [(layer.name, layer.class_name) for layer in a.iter_layers()]
     layers_b = [(layer.name, layer.class_name) for layer in b.iter_layers()]
     assert layers_a == layers_b
