@@ -1,11 +1,8 @@
 """Outputs: atomic writes under interruption, and external data for big models."""
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +17,50 @@ SAMPLE = SAMPLES / "bigru_stack.h5"
 OLD = b"the previous model, which must survive an interrupted run"
 
 
-def _start(out: Path) -> subprocess.Popen:
-    code = "from lstm_convert.cli import main; main()"
+# The child is ``lstm-convert convert``'s own main(), with one stage hooked: on reaching
+# it, the child says so on stdout and waits on stdin, so the parent's signal lands exactly
+# there (an event awaited, not a guessed delay).
+CHILD = """
+import os, sys
+from lstm_convert import api, outputs
+from lstm_convert.cli import main
+from lstm_convert.export import ExportResult
+
+STAGES = {
+    "reading": (api, "load", "before"),
+    "export": (api, "build_onnx", "before"),
+    "written": (ExportResult, "write", "after"),  # the temporary file is complete
+    "parity": (api, "compare_onnx", "before"),
+    "placing": (outputs, "place", "before"),
+}
+owner, name, when = STAGES[sys.argv.pop(1)]
+original = getattr(owner, name)
+
+def pause():
+    os.write(1, b"ready\\n")
+    os.read(0, 1)
+
+def hooked(*args, **kwargs):
+    if when == "before":
+        pause()
+    result = original(*args, **kwargs)
+    if when == "after":
+        pause()
+    return result
+
+setattr(owner, name, hooked)
+main()
+"""
+STAGES = ["reading", "export", "written", "parity", "placing"]
+# What main() exits with when each signal lands mid-run.
+EXIT_CODES = {signal.SIGKILL: -signal.SIGKILL, signal.SIGTERM: 143, signal.SIGINT: 130}
+
+
+def _start(out: Path, stage: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", code, "convert", str(SAMPLE), "-o", str(out), "--force"],
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-c", CHILD, stage, "convert", str(SAMPLE), "-o", str(out), "--force"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
 
@@ -38,24 +74,38 @@ def _intact(out: Path) -> bool:
     return True
 
 
+def _interrupt(folder: Path, sig: signal.Signals, stage: str | None) -> int:
+    """Run a conversion over the old file in ``folder`` and send ``sig`` when it reaches
+    ``stage`` (None: at once, while the interpreter starts and imports)."""
+    folder.mkdir()
+    out = folder / "model.onnx"
+    out.write_bytes(OLD)
+    proc = _start(out, stage or STAGES[0])
+    with proc:
+        if stage is not None:
+            assert proc.stdout.readline() == b"ready\n", f"the child never reached {stage}"
+        proc.send_signal(sig)
+        proc.stdin.close()  # a child that survived the signal goes on (and is caught below)
+        return proc.wait(timeout=60)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_interrupted_conversion_leaves_old_file_or_complete_new_one(tmp_path, sig):
-    # Timed kills land at different points: imports, reading, export, writing, parity.
-    delays = [0.2, 0.5, 0.8, 1.1, 1.4, 1.7, 2.0, 2.5]
-    for delay in delays:
-        folder = tmp_path / f"run_{delay}"
-        folder.mkdir()
+    # Kills land at each stage: imports, reading, export, the written temporary file,
+    # parity, and the moment before it is moved into place.
+    for stage in [None, *STAGES]:
+        folder = tmp_path / f"at_{stage or 'start'}"
+        code = _interrupt(folder, sig, stage)
+        if stage is not None:
+            assert code == EXIT_CODES[sig], (stage, code)
         out = folder / "model.onnx"
-        out.write_bytes(OLD)
-        proc = _start(out)
-        time.sleep(delay)
-        proc.send_signal(sig)
-        proc.wait(timeout=60)
         assert _intact(out)
+        if stage is not None:
+            assert out.read_bytes() == OLD, stage  # killed before the move: nothing replaced
         leftovers = [p.name for p in folder.iterdir() if p.name != "model.onnx"]
         if sig != signal.SIGKILL:
             # A catchable signal unwinds and removes the temporary file.
-            assert leftovers == [], leftovers
+            assert leftovers == [], (stage, leftovers)
         else:
             # SIGKILL cannot be caught: at most a hidden temporary file stays behind.
             assert all(name.startswith(".model.onnx.") for name in leftovers), leftovers
@@ -108,6 +158,9 @@ def test_cli_external_data_flag(tmp_path):
     out = tmp_path / "m.onnx"
     result = CliRunner().invoke(app, ["convert", str(SAMPLE), "-o", str(out), "--external-data"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "m.onnx.data").exists()
-    shutil.rmtree(tmp_path)
-    assert not os.path.exists(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.onnx.data"]
+    # The model points at the data file beside it, by a relative name.
+    model = onnx.load(str(out), load_external_data=False)
+    external = [init for init in model.graph.initializer if init.external_data]
+    locations = {e.value for init in external for e in init.external_data if e.key == "location"}
+    assert external and locations == {"m.onnx.data"}
