@@ -24,24 +24,23 @@ from lstm_convert.errors import OutputPathError
 JSON_KEYS = {"input", "output", "status", "error", "max_abs_error", "seconds", "layers"}
 
 
-def fixture(*candidates: str) -> Path:
-    """The first of ``candidates`` (paths under tests/fixtures) that exists."""
-    for name in candidates:
-        if (FIXTURES / name).is_file():
-            return FIXTURES / name
-    pytest.skip(f"none of the fixtures {candidates} exists")
+def fixture(name: str) -> Path:
+    """A committed fixture (a path under tests/fixtures): missing, it fails the test."""
+    path = FIXTURES / name
+    assert path.is_file(), f"{path} is committed and must exist"
+    return path
 
 
 def lstm_h5() -> Path:
-    return fixture("keras3/lstm_basic.h5", "tfkeras/lstm_basic.h5")
+    return fixture("keras3/lstm_basic.h5")
 
 
 def gru_keras() -> Path:
-    return fixture("keras3/gru_basic.keras", "tfkeras/gru_basic.keras")
+    return fixture("keras3/gru_basic.keras")
 
 
 def simplernn_h5() -> Path:
-    return fixture("tfkeras/simplernn_tanh.h5", "tfkeras/simplernn_basic.h5", "keras1/gru_basic.h5")
+    return fixture("tfkeras/simplernn_tanh.h5")
 
 
 GOOD = {

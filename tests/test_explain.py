@@ -263,6 +263,7 @@ def test_keras_zip_files_too():
 def test_cudnn_biases_are_genuine(name, cell):
     path = fixture_path(name)
     (exp,) = explain(path).layers
+    assert exp.cell == cell
     size = len(exp.keras_gates) * exp.units
     stored = np.asarray(load(path).layer(exp.layer).weights[2]).reshape(-1)
     assert exp.bias_kind == "two" and exp.bias_split is None

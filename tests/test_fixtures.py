@@ -1,5 +1,8 @@
 """Every real-Keras fixture, in every format: onnxruntime must match Keras's predictions."""
 
+import json
+
+import h5py
 import numpy as np
 import pytest
 from conftest import ROOT, converted, expected_arrays, fixture_files, loaded, manifest
@@ -111,16 +114,46 @@ def test_stateful_model_converts_without_flag_and_zeros_give_the_first_call(entr
     np.testing.assert_allclose(got[0], keras, rtol=0, atol=KERAS_TOLERANCE)
 
 
-def test_keras1_fixtures_say_where_their_expected_outputs_come_from():
+# Keras 1's per-gate weight layout, in its gate order (consume_less="gpu" fuses them).
+KERAS1_GATES = {"LSTM": "icfo", "GRU": "zrh", "SimpleRNN": ""}
+
+
+def _keras1_weight_suffixes(class_name: str, config: dict) -> list[str]:
+    gates = KERAS1_GATES[class_name]
+    if not gates or config.get("consume_less") == "gpu":
+        return ["W", "U", "b"]
+    return [f"{part}_{gate}" for gate in gates for part in ("W", "U", "b")]
+
+
+def test_keras1_fixtures_are_laid_out_as_keras1_wrote_them():
     """No Keras 1 can be installed, so tools/make_fixtures.py writes the Keras 1 files with
     h5py exactly as Keras 1 laid them out (12 LSTM arrays in gate order i, c, f, o; 9 GRU
     arrays; ``output_dim``/``inner_activation`` configs). Their expected outputs are tf-keras's
     predictions after loading the same file through its own Keras 1 weight conversion, and
-    the parametrized tests above compare against exactly those."""
+    the parametrized tests above compare against exactly those. Checked here: the files
+    themselves (version, config keys, weight names in Keras 1's order), and that every one
+    of them is among the parity cases."""
     keras1 = [entry for entry in manifest() if entry["generation"] == "keras1"]
     assert {entry["family"] for entry in keras1} >= {"lstm", "gru", "simplernn", "masked"}
+    parity_cases = {str(p.values[1]) for p in fixture_files(exclude=NOT_EXACT)}
     for entry in keras1:
-        assert "tf-keras" in entry["notes"] and "Keras 1" in entry["notes"], entry["name"]
+        (file,) = entry["files"]
+        assert str(ROOT / file) in parity_cases, file
+        with h5py.File(ROOT / file, "r") as f:
+            version = f.attrs.get("keras_version", b"1")  # the oldest files carry none
+            assert (version.decode() if isinstance(version, bytes) else version)[0] == "1"
+            config = json.loads(f.attrs["model_config"])["config"]
+            layers = config if isinstance(config, list) else config["layers"]
+            recurrent = [layer for layer in layers if layer["class_name"] in KERAS1_GATES]
+            assert recurrent, file
+            for layer in recurrent:
+                name, options = layer["config"]["name"], layer["config"]
+                assert "output_dim" in options and "units" not in options, (file, name)
+                stored = [w.decode() for w in f["model_weights"][name].attrs["weight_names"]]
+                expected = [
+                    f"{name}_{s}" for s in _keras1_weight_suffixes(layer["class_name"], options)
+                ]
+                assert [w.removesuffix(":0") for w in stored] == expected, (file, name)
 
 
 @pytest.mark.parametrize("entry, path", fixture_files(families=("mixed_precision",)))

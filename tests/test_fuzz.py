@@ -16,7 +16,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 from conftest import FIXTURES, SAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -200,9 +199,6 @@ def test_fuzz_sources_exist():
     for source in H5_SOURCES + ZIP_SOURCES:
         assert source.exists(), source
     assert EXAMPLES >= 1
-
-
-pytest.importorskip("hypothesis")
 
 
 # --- structures a file can hold on purpose: foreign storage, hostile names, big graphs ---
