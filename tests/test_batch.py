@@ -306,8 +306,26 @@ def test_a_file_that_hangs_times_out_alone(models, tmp_path):
     assert hung.status == "failed" and hung.error == "timed out after 3 s"
     assert hung.seconds >= 3
     assert lstm.status == "ok" and gru.status == "ok"
-    time.sleep(0.5)
-    assert not _processes_reading(stuck)
+    assert within(0.5, lambda: not _processes_reading(stuck))
+
+
+def within(seconds: float, condition) -> bool:
+    """Whether ``condition()`` holds within ``seconds``: polled, so the test goes on as soon
+    as it holds instead of sleeping for the worst case."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _dead(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" in status.read_text()
+    except FileNotFoundError:
+        return True
 
 
 def _processes_reading(path) -> list[int]:
@@ -448,14 +466,19 @@ def test_sigterm_stops_the_workers_too(tmp_path):
         time.sleep(0.1)
         workers = [int(pid) for pid in children_file.read_text().split()]
     assert workers, "no worker started"
-    time.sleep(1.0)  # let the worker get stuck in HDF5
+    # The worker is stuck in HDF5 once something holds the file open.
+    assert within(30, lambda: _processes_reading(stuck)), "no worker reads the file"
     process.terminate()
     assert process.wait(30) == 128 + 15
-    time.sleep(0.2)
-    for pid in workers:
-        status = Path(f"/proc/{pid}/status")
-        assert not status.exists() or "zombie" in status.read_text()
-    assert not _processes_reading(stuck)  # nor the probe a worker forked
+
+    # The workers end, and so does the probe a worker forked (it dies with its parent).
+    def gone() -> bool:
+        return all(_dead(pid) for pid in workers) and not _processes_reading(stuck)
+
+    assert within(0.2, gone), (
+        [pid for pid in workers if not _dead(pid)],
+        _processes_reading(stuck),
+    )
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the probe needs fork")
