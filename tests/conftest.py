@@ -89,7 +89,9 @@ def loaded(entry: dict, path: Path):
 
 def converted(entry: dict, path: Path, **options):
     """(model, ExportResult) of a fixture, checked by onnx's full checker; converted once
-    per session and option set, shared by every test that runs the graph (read-only)."""
+    per session and option set, shared by every test that runs the graph (read-only).
+    A test that breaks a converter on purpose (monkeypatch) converts for itself: what it
+    got from here would be the unbroken, cached conversion."""
     import onnx
 
     from lstm_convert.export import export_model
