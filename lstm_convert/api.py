@@ -142,6 +142,7 @@ class ConvertResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["layers"] = [layer.to_dict() for layer in self.layers]
         if self.parity is not None:
             data["parity"]["max_abs_error"] = self.parity.max_abs_error
             data["parity"]["passed"] = self.parity.passed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -11,8 +11,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from .. import __version__
-from ..errors import ConfigError, UnsupportedModelError
-from ..model import KerasModel, TensorRef, call_inputs, call_order
+from ..model import KerasModel, TensorRef
 from . import serialize
 from .builder import BATCH, GraphBuilder, Tensor
 from .context import ConvertOptions, ExportContext, LayerReport, StateIO
@@ -81,46 +80,6 @@ def output_dtype(model: KerasModel) -> str:
     return "float32"
 
 
-def bool_mask(ctx: ExportContext, mask: Tensor) -> str:
-    """A mask tensor as bool (Keras treats a nonzero mask value as "keep the step")."""
-    if mask.dtype == "bool":
-        return mask.name
-    return ctx.builder.op("Cast", [mask.name], f"{mask.name}_as_bool", to=TensorProto.BOOL)
-
-
-def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> list[Tensor]:
-    """Convert every call of ``model`` given tensors for its inputs; return its outputs."""
-    from ..layers import get_converter
-
-    values: dict[TensorRef, Tensor] = dict(zip(model.inputs, inputs, strict=True))
-    for layer, index in call_order(model):
-        call = layer.calls[index]
-        try:
-            args = [values[ref] for ref in call_inputs(call)]
-        except KeyError as missing:
-            raise UnsupportedModelError(
-                f"layer {layer.name!r} consumes a tensor that no layer produces: {missing}"
-            ) from None
-        if not args:  # every layer call in a Keras config names at least one tensor
-            raise ConfigError(f"layer {layer.name!r} is called on no tensor in the model config")
-        mask_ref = call.kwargs.get("mask")
-        if isinstance(mask_ref, TensorRef) and args:
-            # An explicit mask (e.g. Keras 3's NotEqual op layer, or a bool Input)
-            # replaces any implicit one.
-            args[0] = replace(args[0], mask=bool_mask(ctx, values[mask_ref]))
-        convert = get_converter(layer)
-        before = len(ctx.builder.nodes)
-        outputs = convert(ctx, layer, args, call)
-        node_names = [node.name for node in ctx.builder.nodes[before:]]
-        ctx.reports.append(LayerReport(layer.name, layer.class_name, node_names))
-        for position, tensor in enumerate(outputs):
-            values[TensorRef(layer.name, index, position)] = tensor
-    try:
-        return [values[ref] for ref in model.outputs]
-    except KeyError as missing:
-        raise UnsupportedModelError(f"model output {missing} is never computed") from None
-
-
 def _can_take(builder: GraphBuilder, wanted: str, taken: list[str]) -> bool:
     fixed = {vi.name for vi in builder.graph_inputs} | {name for name, _ in builder.initializers}
     return wanted not in fixed and wanted not in taken
@@ -179,27 +138,22 @@ def mixed_precision_policy(model: KerasModel) -> str | None:
     return None
 
 
-def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
-    from ..options import check_bias_split, check_opset
+def as_float64(builder: GraphBuilder, outputs: list[Tensor]) -> list[Tensor]:
+    """float32 outputs cast back to float64 (for a float64 model)."""
+    return [
+        Tensor(
+            builder.op("Cast", [t.name], f"{t.name}_float64", to=TensorProto.DOUBLE),
+            t.shape,
+            "float64",
+        )
+        if t.dtype == "float32"
+        else t
+        for t in outputs
+    ]
 
-    check_bias_split(options.bias_split)
-    check_opset(options.opset)
-    builder = GraphBuilder(opset=options.opset)
-    ctx = ExportContext(builder, options, model.source.keras_major)
-    inputs = input_tensors(builder, model)
-    outputs = run_graph(ctx, model, inputs)
-    if output_dtype(model) == "float64":
-        outputs = [
-            Tensor(
-                builder.op("Cast", [t.name], f"{t.name}_float64", to=TensorProto.DOUBLE),
-                t.shape,
-                "float64",
-            )
-            if t.dtype == "float32"
-            else t
-            for t in outputs
-        ]
 
+def add_notes(ctx: ExportContext, model: KerasModel) -> None:
+    """Remarks for the user: stateful layers exposed, a mixed precision policy."""
     if ctx.stateful_layers:
         names = ", ".join(map(repr, ctx.stateful_layers))
         ctx.notes.append(
@@ -212,6 +166,36 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
             f"the model uses the {policy!r} precision policy: Keras computes it in float16, "
             "this ONNX model in float32, so they differ by up to about 1e-3"
         )
+
+
+def model_proto(builder: GraphBuilder, model: KerasModel, opset: int) -> onnx.ModelProto:
+    """The weightless ModelProto of the built graph."""
+    graph = helper.make_graph(
+        builder.nodes, model.name or "keras_model", builder.graph_inputs, builder.graph_outputs
+    )
+    opsets = [helper.make_opsetid("", opset)]
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="lstm-convert")
+    proto.producer_version = __version__
+    proto.ir_version = helper.find_min_ir_version_for(opsets)
+    proto.doc_string = f"Converted from {model.source.format} (Keras {model.source.keras_version})"
+    return proto
+
+
+def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
+    # The layers import this package's builder and context: importing them at first use
+    # keeps either package importable first.
+    from ..layers.graph import run_graph
+    from ..options import check_bias_split, check_opset
+
+    check_bias_split(options.bias_split)
+    check_opset(options.opset)
+    builder = GraphBuilder(opset=options.opset)
+    ctx = ExportContext(builder, options, model.source.keras_major)
+    inputs = input_tensors(builder, model)
+    outputs = run_graph(ctx, model, inputs)
+    if output_dtype(model) == "float64":
+        outputs = as_float64(builder, outputs)
+    add_notes(ctx, model)
     output_names = name_outputs(builder, model, outputs)
     for tensor, name in zip(outputs, output_names, strict=True):
         builder.add_output(name, tensor.dtype, tensor.shape)
@@ -220,18 +204,10 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
     builder.prune()
     kept = {node.name: node.op_type for node in builder.nodes}
     for report in ctx.reports:
-        report.onnx_ops = [kept[n] for n in report.onnx_ops if n in kept]
-
-    graph = helper.make_graph(
-        builder.nodes, model.name or "keras_model", builder.graph_inputs, builder.graph_outputs
-    )
-    opsets = [helper.make_opsetid("", options.opset)]
-    proto = helper.make_model(graph, opset_imports=opsets, producer_name="lstm-convert")
-    proto.producer_version = __version__
-    proto.ir_version = helper.find_min_ir_version_for(opsets)
-    proto.doc_string = f"Converted from {model.source.format} (Keras {model.source.keras_version})"
+        report.node_names = [n for n in report.node_names if n in kept]
+        report.onnx_ops = [kept[n] for n in report.node_names]
     return ExportResult(
-        skeleton=proto,
+        skeleton=model_proto(builder, model, options.opset),
         initializers=builder.initializers,
         layers=ctx.reports,
         input_names=[vi.name for vi in builder.graph_inputs],

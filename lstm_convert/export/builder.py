@@ -49,14 +49,6 @@ class GraphBuilder:
     graph_outputs: list[onnx.ValueInfoProto] = field(default_factory=list)
     _names: set[str] = field(default_factory=set)
     _consts: dict[tuple, str] = field(default_factory=dict)
-    _time_major: dict[str, str] = field(default_factory=dict)
-    # Mask packings by mask name, and packed time-major views of masked sequences
-    # (value name -> (packed name, mask name)) so stacked layers skip unpack + repack.
-    packings: dict[str, object] = field(default_factory=dict)
-    packed_views: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-    def used_names(self) -> set[str]:
-        return self._names
 
     def unique(self, base: str) -> str:
         base = base.replace("/", "_").replace(":", "_") or "t"
@@ -114,23 +106,6 @@ class GraphBuilder:
 
     def add_output(self, name: str, dtype: str, shape: tuple[Dim, ...]) -> None:
         self.graph_outputs.append(value_info(name, dtype, shape))
-
-    # -- time-major views ----------------------------------------------------------------
-    # ONNX recurrent ops take [time, batch, features]; Keras tensors are batch-first.
-    # Recording both views lets stacked recurrent layers skip the Transpose pair between
-    # them; unused Transposes are pruned at the end.
-
-    def time_major(self, tensor: Tensor, name: str) -> str:
-        if tensor.name not in self._time_major:
-            perm = [1, 0, *range(2, tensor.rank)]
-            self._time_major[tensor.name] = self.op("Transpose", [tensor.name], name, perm=perm)
-        return self._time_major[tensor.name]
-
-    def batch_first(self, time_major_name: str, rank: int, name: str) -> str:
-        perm = [1, 0, *range(2, rank)]
-        batch_name = self.op("Transpose", [time_major_name], name, perm=perm)
-        self._time_major[batch_name] = time_major_name
-        return batch_name
 
     def rename(self, old: str, new: str) -> None:
         """Give a value a new name everywhere it appears (used for tidy graph outputs)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..remap import BiasSplit
 from .builder import GraphBuilder, Tensor
@@ -22,11 +23,17 @@ class ConvertOptions:
 
 @dataclass
 class LayerReport:
-    """One Keras layer and the ONNX nodes it became."""
+    """One Keras layer and the ONNX nodes it became: their names, recorded as the layer
+    is converted, and their op types, filled in once unused nodes are pruned."""
 
     name: str
     class_name: str
-    onnx_ops: list[str]
+    node_names: list[str] = field(default_factory=list)
+    onnx_ops: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON record of a layer (``convert --json``, ``batch --json``)."""
+        return {"name": self.name, "class_name": self.class_name, "onnx_ops": self.onnx_ops}
 
 
 @dataclass
@@ -53,6 +60,13 @@ class ExportContext:
     notes: list[str] = field(default_factory=list)
     # Each recurrent direction's node and initializers (see records.py).
     recurrent: list[RecurrentRecord] = field(default_factory=list)
+    # Layer state shared across converters (see layers/ops.py and layers/mask_pack.py):
+    # the time-major view of each batch-first value (and back), the mask packing of each
+    # mask, and the packed time-major view of masked sequences (value name -> (packed
+    # name, mask name)) so stacked layers skip unpack + repack.
+    time_major_views: dict[str, str] = field(default_factory=dict)
+    packings: dict[str, Any] = field(default_factory=dict)  # mask -> mask_pack.Packing
+    packed_views: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def add_state(self, layer: str, label: str, units: int) -> str:
         """Declare a ``[batch, units]`` state input; returns its graph input name."""

@@ -9,19 +9,17 @@ from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
 from ..weightspec import KerasDirection, keras_directions
-from .mask_pack import reverse_steps, unpack
-from .ops import mask_weight
+from .mask_pack import unpack
+from .ops import gather, mask_weight, reverse, squeeze
 from .recurrent import (
     CellSpec,
     build_spec,
     emit_node,
-    gather,
     given_states,
+    keras_outputs,
     masked_node,
     packed_input,
-    reverse_time,
     sequence_input,
-    squeeze,
     state_io_inputs,
     stateful_io,
     unmasked_by_keras3,
@@ -175,7 +173,7 @@ def _separate(
     for keras_dir, prefix in enumerate(("forward", "backward")):
         runs_backwards = (keras_dir == 0) == swap
         name = f"{layer.name}_{prefix}"
-        steps = reverse_time(ctx, x_tm, name) if runs_backwards else x_tm
+        steps = reverse(ctx, x_tm, 0, f"{name}_reverse") if runs_backwards else x_tm
         starts = initial.node_inputs[keras_dir] if initial else None
         y, *states = emit_node(ctx, name, steps, [specs[keras_dir]], "forward", starts)
         finals = [
@@ -184,7 +182,7 @@ def _separate(
         ]
         sequence = squeeze(ctx, y, 1, f"{name}_seq")
         if runs_backwards:
-            sequence = reverse_time(ctx, sequence, f"{name}_seq")  # back to input time
+            sequence = reverse(ctx, sequence, 0, f"{name}_seq_reverse")  # back to input time
         result.append(DirectionOutputs(sequence, finals[0], finals))
     _finish_states(ctx, layer, result, initial)
     return result
@@ -208,12 +206,12 @@ def _masked(
     for keras_dir, prefix in enumerate(("forward", "backward")):
         name = f"{layer.name}_{prefix}"
         backward = keras_dir == 1
-        x_tm, p = packed_input(ctx, name, x, reverse=backward)
+        x_tm, p = packed_input(ctx, name, x, backwards=backward)
         starts = initial.node_inputs[keras_dir] if initial else None
         seq_tm, last, finals = masked_node(ctx, name, x_tm, specs[keras_dir], p, starts, keep_cell)
         sequence = unpack(ctx, seq_tm, p, name, zero_output=False)
         if backward:
-            sequence = reverse_steps(ctx, sequence, f"{name}_seq")
+            sequence = reverse(ctx, sequence, 1, f"{name}_seq")
         result.append(DirectionOutputs(sequence, last, finals))
     _finish_states(ctx, layer, result, initial)
     return result
@@ -251,37 +249,36 @@ def convert_bidirectional(
         )
         directions = (_fused if one_node else _separate)(ctx, layer, x_tm, specs, swap, initial)
 
-    time_major = bool(fwd_cfg.get("time_major"))
-    batch, steps = (x.shape[1], x.shape[0]) if time_major else x.shape[:2]
     units = [spec.units for spec in specs]
     widths = [sum(units)] if mode == "concat" else units[:1] if mode else units
     if fwd_cfg.get("return_sequences"):
-        merged = merge(ctx, mode, directions[0].sequence, directions[1].sequence, layer.name)
-        if swap:
-            # Both Keras sequences come out in reversed time order in this configuration.
-            merged = [reverse_time(ctx, m, layer.name) for m in merged]
-        if x.mask is not None:
-            # Keras's Bidirectional forces zero outputs at masked steps.
-            weight = mask_weight(ctx, x.mask, layer.name)
-            outputs = [
-                Tensor(
-                    ctx.builder.op("Mul", [m, weight], layer.name), (batch, steps, w), mask=x.mask
-                )
-                for m, w in zip(merged, widths, strict=True)
-            ]
-        elif time_major:
-            outputs = [Tensor(m, (steps, batch, w)) for m, w in zip(merged, widths, strict=True)]
-        else:
-            outputs = [
-                Tensor(ctx.builder.batch_first(m, 3, layer.name), (batch, steps, w))
-                for m, w in zip(merged, widths, strict=True)
-            ]
+        values = _merged_sequences(ctx, layer, x, directions, mode, swap)
     else:
-        merged = merge(ctx, mode, directions[0].last, directions[1].last, layer.name)
-        outputs = [Tensor(m, (batch, w)) for m, w in zip(merged, widths, strict=True)]
-    if x.mask is None and fwd_cfg.get("return_sequences") and inputs[0].mask is not None:
-        outputs = [replace(t, mask=inputs[0].mask) for t in outputs]  # see unmasked_by_keras3
-    if fwd_cfg.get("return_state"):
-        for direction, spec in zip(directions, specs, strict=True):
-            outputs += [Tensor(state, (batch, spec.units)) for state in direction.states]
-    return outputs
+        values = merge(ctx, mode, directions[0].last, directions[1].last, layer.name)
+    states = [
+        (state, spec.units)
+        for direction, spec in zip(directions, specs, strict=True)
+        for state in direction.states
+    ]
+    unpacked = x.mask is not None
+    return keras_outputs(ctx, layer.name, fwd_cfg, inputs[0], values, widths, states, unpacked)
+
+
+def _merged_sequences(
+    ctx: ExportContext,
+    layer: Layer,
+    x: Tensor,
+    directions: list[DirectionOutputs],
+    mode: str | None,
+    swap: bool,
+) -> list[str]:
+    """The directions' sequences merged (time-major, or batch-first when masked)."""
+    merged = merge(ctx, mode, directions[0].sequence, directions[1].sequence, layer.name)
+    if swap:
+        # Both Keras sequences come out in reversed time order in this configuration.
+        merged = [reverse(ctx, m, 0, f"{layer.name}_reverse") for m in merged]
+    if x.mask is not None:
+        # Keras's Bidirectional forces zero outputs at masked steps.
+        weight = mask_weight(ctx, x.mask, layer.name)
+        merged = [ctx.builder.op("Mul", [m, weight], layer.name) for m in merged]
+    return merged

@@ -18,7 +18,7 @@ from ..errors import UnsupportedModelError
 from ..export.builder import ONNX_DTYPES, Dim, Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer, TensorRef
-from .ops import reduce
+from .ops import as_bool, reduce
 from .registry import converter, op_converter
 
 BINARY = {
@@ -105,12 +105,6 @@ def binary(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call) -
     value = ctx.builder.op(BINARY[layer.class_name], names, layer.name)
     dtype = "bool" if layer.class_name in COMPARISONS else operands[0].dtype
     return [Tensor(value, broadcast([t.shape for t in operands]), dtype)]
-
-
-def as_bool(ctx: ExportContext, tensor: Tensor, name: str) -> str:
-    if tensor.dtype == "bool":
-        return tensor.name
-    return ctx.builder.op("Cast", [tensor.name], f"{name}_bool", to=TensorProto.BOOL)
 
 
 def unary(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call) -> list[Tensor]:

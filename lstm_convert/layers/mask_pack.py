@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from onnx import TensorProto, helper
+from onnx import TensorProto
 
 from ..export.context import ExportContext
-from .ops import INT64_MIN, mask_weight, reduce
+from .ops import mask_weight, ones_like, reduce
 
 
 @dataclass(frozen=True)
@@ -35,20 +35,13 @@ class Packing:
     padding_tm: str  # [T, B, 1] float32: 1 at packed positions past the row's length
 
 
-def reverse_steps(ctx: ExportContext, value: str, name: str) -> str:
-    """Reverse a batch-first tensor along time (axis 1)."""
-    b = ctx.builder
-    starts, ends = b.const_i64([-1]), b.const_i64([INT64_MIN])
-    return b.op("Slice", [value, starts, ends, b.const_i64([1]), b.const_i64([-1])], name)
-
-
 def packing(ctx: ExportContext, mask: str) -> Packing:
     """Indices that pack the steps of ``mask`` (bool [B, T]); built once per mask.
 
     Counting is done in float (exact below 2**24 steps): tract's CumSum is float only.
     The CumSum axis is a 0-D tensor, as the ONNX spec requires.
     """
-    cache = ctx.builder.packings
+    cache = ctx.packings
     if mask in cache:
         return cache[mask]
     b = ctx.builder
@@ -58,7 +51,7 @@ def packing(ctx: ExportContext, mask: str) -> Packing:
     valid = b.op("Cast", [mask], name, to=TensorProto.FLOAT)
     counts = b.op("CumSum", [valid, axis], f"{name}_counts")  # k[t]
     lengths = reduce(ctx, "ReduceSum", valid, [1], f"{name}_lengths", 1)  # [B, 1]
-    steps = b.op("Sub", [b.op("CumSum", [filled_like(ctx, valid, name), axis], name), one], name)
+    steps = b.op("Sub", [b.op("CumSum", [ones_like(ctx, valid, name), axis], name), one], name)
     valid_position = b.op("Sub", [counts, one], name)  # k[t] - 1
     masked_position = b.op("Sub", [b.op("Add", [lengths, steps], name), counts], name)
     position = b.op("Where", [mask, valid_position, masked_position], f"{name}_position")
@@ -88,13 +81,6 @@ def packing(ctx: ExportContext, mask: str) -> Packing:
     )
     cache[mask] = result
     return result
-
-
-def filled_like(ctx: ExportContext, value: str, name: str) -> str:
-    """A float tensor of ``value``'s (runtime) shape, filled with ones."""
-    b = ctx.builder
-    constant = helper.make_tensor("fill_1", TensorProto.FLOAT, [1], [1.0])
-    return b.op("ConstantOfShape", [b.op("Shape", [value], name)], name, value=constant)
 
 
 def pack(ctx: ExportContext, x_batch_first: str, p: Packing, name: str) -> str:

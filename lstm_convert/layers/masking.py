@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from onnx import TensorProto
 
 from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer, constant_operand
-from .ops import mask_weight, reduce
+from .ops import any_along, mask_weight
 from .registry import converter
 
 
@@ -35,14 +34,6 @@ def convert_masking(
     weight = mask_weight(ctx, mask, layer.name)
     zeroed = b.op("Mul", [x.name, weight], layer.name)
     return [Tensor(zeroed, x.shape, x.dtype, mask)]
-
-
-def any_along(ctx: ExportContext, flags: str, axis: int, keep: bool, name: str) -> str:
-    """Logical any of a bool tensor along ``axis`` (ONNX has no ReduceAny)."""
-    b = ctx.builder
-    as_int = b.op("Cast", [flags], name, to=TensorProto.INT32)
-    reduced = reduce(ctx, "ReduceMax", as_int, [axis], name, int(keep))
-    return b.op("Cast", [reduced], name, to=TensorProto.BOOL)
 
 
 def _scalar_like(ctx: ExportContext, tensor: Tensor, value: Any, name: str) -> str:

@@ -6,6 +6,7 @@ from ..errors import UnsupportedModelError
 from ..export.builder import Tensor
 from ..export.context import ExportContext
 from ..model import Call, Layer
+from .graph import run_graph
 from .registry import converter
 
 
@@ -13,8 +14,6 @@ from .registry import converter
 def convert_nested(
     ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
 ) -> list[Tensor]:
-    from ..export import run_graph
-
     submodel = layer.submodel
     if submodel is None or len(inputs) != len(submodel.inputs):
         raise UnsupportedModelError(f"nested model {layer.name!r} is called with wrong inputs")

@@ -21,8 +21,8 @@ from ..export.records import RecurrentRecord
 from ..families import LSTM
 from ..model import Call, Layer, TensorRef
 from ..portability import DEFAULT_ACTIVATIONS
-from .mask_pack import Packing, last_valid, pack, packing, reverse_steps, unpack
-from .ops import INT64_MIN
+from .mask_pack import Packing, last_valid, pack, packing, unpack
+from .ops import batch_first, reverse, squeeze, time_major
 from .registry import converter
 
 
@@ -164,25 +164,6 @@ def with_direction_axis(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
 
 
-def reverse_time(ctx: ExportContext, tm: str, name: str) -> str:
-    b = ctx.builder
-    return b.op(
-        "Slice",
-        [tm, b.const_i64([-1]), b.const_i64([INT64_MIN]), b.const_i64([0]), b.const_i64([-1])],
-        f"{name}_reverse",
-    )
-
-
-def squeeze(ctx: ExportContext, value: str, axis: int, name: str) -> str:
-    return ctx.builder.op("Squeeze", [value, ctx.builder.const_i64([axis])], name)
-
-
-def gather(ctx: ExportContext, value: str, index: int, axis: int, name: str) -> str:
-    b = ctx.builder
-    key = b.initializer(f"index_{index}", np.asarray(index, dtype=np.int64))
-    return b.op("Gather", [value, key], name, axis=axis)
-
-
 def sequence_input(ctx: ExportContext, layer: Layer, x: Tensor) -> str:
     if x.rank != 3:
         raise UnsupportedModelError(
@@ -190,11 +171,7 @@ def sequence_input(ctx: ExportContext, layer: Layer, x: Tensor) -> str:
         )
     if layer.config.get("time_major"):
         return x.name  # tf.keras time_major=True: the Keras tensor is already [T, B, F]
-    return ctx.builder.time_major(x, f"{layer.name}_input")
-
-
-def time_axis(config: dict[str, Any]) -> int:
-    return 0 if config.get("time_major") else 1
+    return time_major(ctx, x, f"{layer.name}_input")
 
 
 def state_io_inputs(
@@ -253,15 +230,6 @@ def convert_recurrent(
     """LSTM / GRU / SimpleRNN (and their CuDNN cousins): one fused node, one direction.
 
     ``inputs`` is ``[x, *initial_states]`` (see ``model.call_inputs``)."""
-    results = _convert_recurrent(ctx, layer, inputs, call)
-    if unmasked_by_keras3(ctx, call) and layer.config.get("return_sequences"):
-        results[0] = replace(results[0], mask=inputs[0].mask)
-    return results
-
-
-def _convert_recurrent(
-    ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Call
-) -> list[Tensor]:
     config = layer.config
     x, states_in = inputs[0], inputs[1:]
     if unmasked_by_keras3(ctx, call):
@@ -276,7 +244,6 @@ def _convert_recurrent(
         raise UnsupportedModelError(
             f"layer {layer.name!r} expects a 3-D input (batch, time, features), got rank {x.rank}"
         )
-    go_backwards = bool(config.get("go_backwards", False))
     graph_states, initial = [], None
     if states_in:
         initial = given_states(ctx, layer.name, spec, states_in)
@@ -288,46 +255,97 @@ def _convert_recurrent(
         if config.get("time_major"):
             raise UnsupportedModelError(f"layer {layer.name!r}: masked time_major input")
         # Keras runs go_backwards on the reversed steps and mask; do the same, forwards.
-        x_tm, packing = packed_input(ctx, layer.name, x, reverse=go_backwards)
+        x_tm, packing = packed_input(ctx, layer.name, x, backwards=_backwards(config))
         keep_cell = bool(config.get("return_state")) or bool(graph_states)
         seq_tm, last_output, state_values = masked_node(
             ctx, layer.name, x_tm, spec, packing, initial, keep_cell
         )
     else:
-        x_tm = sequence_input(ctx, layer, x)
-        if go_backwards:
-            # Reverse X and run forwards (direction="reverse" is miscomputed by tract and
-            # OpenCV): Y then comes out in processing order, which is what Keras returns.
-            x_tm = reverse_time(ctx, x_tm, layer.name)
-        y, *states = emit_node(ctx, layer.name, x_tm, [spec], "forward", initial)
-        seq_tm = squeeze(ctx, y, 1, f"{layer.name}_seq")
-        state_values = [
-            squeeze(ctx, state, 0, f"{layer.name}_{label}")
-            for state, label in zip(states, spec.state_labels, strict=True)
-        ]
-        last_output = state_values[0]
+        seq_tm, last_output, state_values = _unmasked_node(ctx, layer, x, spec, initial)
     for graph_input, value in zip(graph_states, state_values, strict=False):
         ctx.expose_state(graph_input, value)
 
-    batch, steps = (x.shape[1], x.shape[0]) if config.get("time_major") else x.shape[:2]
-    if config.get("return_sequences"):
-        if packing is not None:
-            zero_output = bool(config.get("zero_output_for_mask", False))
-            name = unpack(ctx, seq_tm, packing, layer.name, zero_output)
-            if not go_backwards:
-                ctx.builder.packed_views[name] = (seq_tm, x.mask)
-            output = Tensor(name, (batch, steps, spec.units), mask=x.mask)
-        elif config.get("time_major"):
-            output = Tensor(seq_tm, (steps, batch, spec.units))
-        else:
-            name = ctx.builder.batch_first(seq_tm, 3, layer.name)
-            output = Tensor(name, (batch, steps, spec.units))
+    if not config.get("return_sequences"):
+        values = [last_output]
+    elif packing is not None:
+        values = [_unpacked(ctx, layer, seq_tm, packing, x)]
     else:
-        output = Tensor(last_output, (batch, spec.units))
-    results = [output]
+        values = [seq_tm]
+    states = [(value, spec.units) for value in state_values]
+    unpacked = packing is not None
+    return keras_outputs(ctx, layer.name, config, inputs[0], values, [spec.units], states, unpacked)
+
+
+def _backwards(config: dict[str, Any]) -> bool:
+    return bool(config.get("go_backwards", False))
+
+
+def _unmasked_node(
+    ctx: ExportContext, layer: Layer, x: Tensor, spec: CellSpec, initial: list[str] | None
+) -> tuple[str, str, list[str]]:
+    """The node over every step: (sequence [T, B, U], last output, final states)."""
+    x_tm = sequence_input(ctx, layer, x)
+    if _backwards(layer.config):
+        # Reverse X and run forwards (direction="reverse" is miscomputed by tract and
+        # OpenCV): Y then comes out in processing order, which is what Keras returns.
+        x_tm = reverse(ctx, x_tm, 0, f"{layer.name}_reverse")
+    y, *states = emit_node(ctx, layer.name, x_tm, [spec], "forward", initial)
+    seq_tm = squeeze(ctx, y, 1, f"{layer.name}_seq")
+    state_values = [
+        squeeze(ctx, state, 0, f"{layer.name}_{label}")
+        for state, label in zip(states, spec.state_labels, strict=True)
+    ]
+    return seq_tm, state_values[0], state_values
+
+
+def _unpacked(ctx: ExportContext, layer: Layer, seq_tm: str, p: Packing, x: Tensor) -> str:
+    """A masked layer's packed sequence as Keras's batch-first one; forwards, the packed
+    view is remembered for the next recurrent layer (see ``packed_input``)."""
+    zero_output = bool(layer.config.get("zero_output_for_mask", False))
+    name = unpack(ctx, seq_tm, p, layer.name, zero_output)
+    if not _backwards(layer.config):
+        assert x.mask is not None
+        ctx.packed_views[name] = (seq_tm, x.mask)
+    return name
+
+
+def keras_outputs(
+    ctx: ExportContext,
+    name: str,
+    config: dict[str, Any],
+    x: Tensor,
+    values: list[str],
+    widths: list[int],
+    states: list[tuple[str, int]],
+    unpacked: bool,
+) -> list[Tensor]:
+    """A recurrent layer's outputs shaped as Keras returns them (shared by the one-way
+    and Bidirectional converters).
+
+    ``config`` is the (wrapped) recurrent layer's, ``x`` the layer's input as called.
+    ``values`` are the last outputs, or with ``return_sequences`` the sequences: already
+    batch-first when ``unpacked`` (masked), else time-major. ``widths`` are their feature
+    sizes; ``states`` the final (state, units) pairs appended with ``return_state``. A
+    returned sequence carries ``x``'s mask, as in Keras (even when Keras 3 ran the layer
+    unmasked: see ``unmasked_by_keras3``).
+    """
+    keep_time_major = bool(config.get("time_major"))
+    batch, steps = (x.shape[1], x.shape[0]) if keep_time_major else x.shape[:2]
+    pairs = zip(values, widths, strict=True)
+    if not config.get("return_sequences"):
+        outputs = [Tensor(value, (batch, width)) for value, width in pairs]
+    elif keep_time_major:
+        outputs = [Tensor(value, (steps, batch, width), mask=x.mask) for value, width in pairs]
+    elif unpacked:
+        outputs = [Tensor(value, (batch, steps, width), mask=x.mask) for value, width in pairs]
+    else:
+        outputs = [
+            Tensor(batch_first(ctx, value, 3, name), (batch, steps, width), mask=x.mask)
+            for value, width in pairs
+        ]
     if config.get("return_state"):
-        results += [Tensor(value, (batch, spec.units)) for value in state_values]
-    return results
+        outputs += [Tensor(state, (batch, units)) for state, units in states]
+    return outputs
 
 
 def masked_node(
@@ -375,16 +393,16 @@ def hold_on_padding(spec: CellSpec) -> CellSpec:
     return replace(spec, W=np.concatenate([spec.W, column], axis=1), padding_flag=True)
 
 
-def packed_input(ctx: ExportContext, name: str, x: Tensor, reverse: bool) -> tuple[str, Packing]:
+def packed_input(ctx: ExportContext, name: str, x: Tensor, backwards: bool) -> tuple[str, Packing]:
     """A masked input, packed time-major, with its Packing (see mask_pack.py)."""
     assert x.mask is not None
-    if reverse:
-        mask = reverse_steps(ctx, x.mask, f"{name}_mask_reversed")
-        data = reverse_steps(ctx, x.name, f"{name}_reversed")
+    if backwards:
+        mask = reverse(ctx, x.mask, 1, f"{name}_mask_reversed")
+        data = reverse(ctx, x.name, 1, f"{name}_reversed")
         p = packing(ctx, mask)
         return pack(ctx, data, p, name), p
     p = packing(ctx, x.mask)
-    view = ctx.builder.packed_views.get(x.name)
+    view = ctx.packed_views.get(x.name)
     if view is not None and view[1] == x.mask:
         return view[0], p  # the previous layer's packed outputs: no unpack + repack
     return pack(ctx, x.name, p, name), p

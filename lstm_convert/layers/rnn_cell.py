@@ -17,7 +17,7 @@ from ..export.context import ExportContext
 from ..families import FAMILIES
 from ..model import Call, Layer
 from ..weightspec import rnn_cells, weight_names
-from .mask_pack import reverse_steps
+from .ops import reverse
 from .recurrent import convert_recurrent
 from .registry import converter
 
@@ -78,7 +78,7 @@ def convert_rnn(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Ca
         states += finals
         if index == 0 and cell.config.get("go_backwards") and x.mask is not None and len(cells) > 1:
             # The first cell returns its steps in processing order: so must their mask.
-            reversed_mask = reverse_steps(ctx, x.mask, f"{layer.name}_mask_reversed")
+            reversed_mask = reverse(ctx, x.mask, 1, f"{layer.name}_mask_reversed")
             sequence = replace(sequence, mask=reversed_mask)
     if len(cells) > 1 and x.mask is not None and layer.config.get("return_sequences"):
         sequence = replace(sequence, mask=x.mask)
