@@ -91,3 +91,38 @@ def test_layers_use_only_the_graph_kit():
             assert used <= kit, module
         if module in kit or module == "lstm_convert.export.serialize":
             assert not any(m.startswith("lstm_convert.layers") for m in imports), module
+
+
+def test_layer_reports_keep_node_names_and_op_types_apart():
+    from conftest import converted, fixture_files
+
+    (param,) = [p for p in fixture_files() if p.id == "keras3/masked_emb_return_state.keras"]
+    _, exported = converted(*param.values)
+    graph = exported.model.graph
+    nodes = {node.name: node.op_type for node in graph.node}
+    reported = [name for report in exported.layers for name in report.node_names]
+    assert len(reported) == len(set(reported)) and set(reported) <= set(nodes)
+    # The rest name graph outputs (an LSTM's h is also returned as its own output).
+    outputs = {value.name for value in graph.output}
+    for node in graph.node:
+        if node.name not in reported:
+            assert node.op_type == "Identity" and set(node.output) <= outputs, node.name
+    for report in exported.layers:
+        assert report.onnx_ops == [nodes[name] for name in report.node_names]
+        assert report.to_dict() == {
+            "name": report.name,
+            "class_name": report.class_name,
+            "onnx_ops": report.onnx_ops,
+        }
+
+
+def test_layer_state_lives_on_the_export_context():
+    from dataclasses import fields
+
+    from lstm_convert.export.builder import GraphBuilder
+    from lstm_convert.export.context import ExportContext
+
+    builder_fields = {f.name for f in fields(GraphBuilder)}
+    context_fields = {f.name for f in fields(ExportContext)}
+    for name in ("packings", "packed_views", "time_major_views"):
+        assert name in context_fields and name not in builder_fields
