@@ -81,8 +81,16 @@ def session(source: bytes | str):
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
+# Token ids in the integer type each graph declares (int64 by default since --token-dtype;
+# a --baseline checkout may declare int32).
+INT_TYPES = {"tensor(int32)": np.int32, "tensor(int64)": np.int64}
+
+
 def runner(sess, x: np.ndarray) -> Callable[[], np.ndarray]:
-    feed = {sess.get_inputs()[0].name: x}
+    graph_input = sess.get_inputs()[0]
+    if x.dtype.kind == "i" and graph_input.type in INT_TYPES:
+        x = x.astype(INT_TYPES[graph_input.type])
+    feed = {graph_input.name: x}
     return lambda: sess.run(None, feed)[0]
 
 

@@ -22,8 +22,17 @@ from .errors import (
 )
 from .export import ExportResult, export_model
 from .export.context import DEFAULT_OPSET, ConvertOptions, LayerReport
+from .export.interface import (
+    DEFAULT_TOKEN_DTYPE,
+    add_metadata,
+    declared_dtypes,
+    feeds_as_declared,
+    parity_metadata,
+    source_metadata,
+)
+from .export.serialize import append_metadata
 from .model import KerasModel
-from .options import DEFAULT_ATOL, DEFAULT_RTOL, check_options
+from .options import DEFAULT_ATOL, DEFAULT_RTOL, check_options, check_token_dtype
 from .outputs import (
     atomic_target,
     check_output_path,
@@ -222,6 +231,7 @@ def convert(
     external_data: bool = False,
     external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
     seed: int = 0,
+    token_dtype: str = DEFAULT_TOKEN_DTYPE,
 ) -> ConvertResult:
     """Convert one Keras file to ONNX; with ``verify``, prove parity before writing.
 
@@ -230,12 +240,16 @@ def convert(
     .npz, keyed as for :func:`verify`). ``config_path`` pairs a weights-only file with its
     architecture. ``external_data`` stores the weights in ``<output>.data``; it switches
     on by itself when the weights would exceed ``external_data_threshold`` bytes.
+    ``token_dtype`` (``int64`` or ``int32``) is the dtype of integer inputs (token ids).
+    The file's ``metadata_props`` record the source, the options and the check's outcome
+    (README, "ONNX interface").
     ``threads=N`` limits NumPy's BLAS and onnxruntime to N threads for this call
     (default: every core, or ``$LSTM_CONVERT_THREADS``). Raises
     a :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
     mismatch (:class:`ParityError`) no output file is left behind.
     """
     atol, rtol = check_options(bias_split, opset, atol if tolerance is None else tolerance, rtol)
+    check_token_dtype(token_dtype)
     job = ConvertJob(input_path, config_path, allow_nonfinite, verify, atol, rtol, seed, inputs)
     with bugs_reported():
         return _convert(
@@ -247,6 +261,7 @@ def convert(
             state_io,
             external_data,
             external_data_threshold,
+            token_dtype,
         )
 
 
@@ -273,14 +288,16 @@ def _convert(
     state_io: bool,
     external_data: bool,
     external_data_threshold: int,
+    token_dtype: str = DEFAULT_TOKEN_DTYPE,
 ) -> ConvertResult:
     started = time.perf_counter()
     input_path = job.input_path
     output = Path(output_path) if output_path is not None else default_output(input_path)
     check_output_path(input_path, output, force)
     model = load(input_path, job.allow_nonfinite, job.config_path)
-    options = ConvertOptions(bias_split=bias_split, opset=opset, state_io=state_io)  # type: ignore[arg-type]
+    options = ConvertOptions(bias_split, opset, state_io, token_dtype)  # type: ignore[arg-type]
     exported = build_onnx(model, options)
+    add_metadata(exported.skeleton, source_metadata(input_path, job.config_path))
     result = ConvertResult(
         input=str(input_path),
         output=str(output),
@@ -317,6 +334,7 @@ def _convert(
             source=str(job.inputs) if user else "random",
             stored=user.outputs if user else None,
         )
+        case.feeds = feeds_as_declared(case.feeds, declared)
         # The reference is done: free the Keras arrays before onnxruntime loads its
         # own copy of the weights (peak memory is the larger of the two phases).
         release_weights(model)
@@ -326,19 +344,32 @@ def _convert(
         if not report.passed:
             raise parity_failure(job, report, case)
 
+    def check_and_record(staged: Path) -> None:
+        """The check, then its outcome in the file's metadata, before it is placed."""
+        check(staged)
+        append_metadata(staged, _parity_metadata(job, result.parity))
+
     exported_inputs = exported.input_names
+    declared = declared_dtypes(exported.skeleton.graph)
     if external_data or exported.weight_bytes() > external_data_threshold:
         with staged_external_model(output, exported.model, force, input_path) as staged:
-            check(staged)
+            check_and_record(staged)
         if external_data_path(output).exists():
             result.external_data = str(external_data_path(output))
     else:
         with atomic_target(output, force) as temp_path:
             exported.write(temp_path)
             del exported  # the arrays now live in the file; free them before onnxruntime
-            check(temp_path)
+            check_and_record(temp_path)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _parity_metadata(job: ConvertJob, report: ParityReport | None) -> dict[str, str]:
+    if report is None:
+        return parity_metadata(None, job.atol, job.rtol, "")
+    inputs = f"random (seed {job.seed})" if report.source == "random" else Path(report.source).name
+    return parity_metadata(report.max_abs_error, report.atol, report.rtol, inputs)
 
 
 def parity_failure(job: ConvertJob, report: ParityReport, case: ParityCase) -> ParityError:
@@ -426,6 +457,7 @@ def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, co
         source=str(inputs) if inputs else "random",
         stored=user.outputs if user else None,
     )
+    case.feeds = feeds_as_declared(case.feeds, declared_dtypes(proto.graph))
     if len(output_names) != len(case.expected):
         raise InputFileError(
             f"{onnx_file}: has {len(output_names)} outputs, the Keras model {len(case.expected)}"

@@ -44,6 +44,11 @@ class BiasSplitChoice(str, Enum):
     half = "half"
 
 
+class TokenDtypeChoice(str, Enum):
+    int64 = "int64"
+    int32 = "int32"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"lstm-convert {__version__}")
@@ -224,6 +229,14 @@ def convert(
             "(for stateful models served chunk by chunk).",
         ),
     ] = False,
+    token_dtype: Annotated[
+        TokenDtypeChoice,
+        typer.Option(
+            "--token-dtype",
+            help="ONNX dtype of integer inputs (token ids): int64, what tokenizers return, "
+            "or int32.",
+        ),
+    ] = TokenDtypeChoice.int64,
     allow_nonfinite: Annotated[
         bool,
         typer.Option(
@@ -268,6 +281,7 @@ def convert(
             allow_nonfinite=allow_nonfinite,
             config_path=config,
             external_data=external_data,
+            token_dtype=token_dtype.value,
         )
         for note in result.notes:
             typer.echo(f"note: {visible(note)}", err=True)

@@ -6,6 +6,7 @@ import math
 
 from .errors import OptionError
 from .export.context import MIN_OPSET
+from .export.interface import TOKEN_DTYPES
 from .remap import BIAS_SPLITS
 
 # The parity check accepts |onnx - keras| <= atol + rtol * |keras|, as np.allclose does.
@@ -24,6 +25,13 @@ def check_bias_split(bias_split: object) -> None:
     if bias_split not in BIAS_SPLITS:
         raise OptionError(
             f"--bias-split must be one of {', '.join(BIAS_SPLITS)}, not {bias_split!r:.40}"
+        )
+
+
+def check_token_dtype(token_dtype: object) -> None:
+    if token_dtype not in TOKEN_DTYPES:
+        raise OptionError(
+            f"--token-dtype must be one of {', '.join(TOKEN_DTYPES)}, not {token_dtype!r:.40}"
         )
 
 

@@ -49,7 +49,7 @@ def test_onnxruntime_matches_keras(entry, path):
     model, exported = converted(entry, path)
     inputs = expected_arrays(entry, "input_")
     expected = expected_arrays(entry, "output_")
-    got = run_onnx(exported.model.SerializeToString(), dict(zip(exported.input_names, inputs)))
+    got = run_onnx(exported.model.SerializeToString(), exported.feeds(inputs))
     assert len(got) == len(expected)
     for actual, keras in zip(got, expected):
         assert actual.shape == keras.shape
@@ -163,7 +163,7 @@ def test_mixed_precision_model_converts_with_a_note(entry, path):
     model, exported = converted(entry, path)
     assert any("mixed_float16" in note and "float16" in note for note in exported.notes)
     inputs = expected_arrays(entry, "input_")
-    got = run_onnx(exported.model.SerializeToString(), dict(zip(exported.input_names, inputs)))
+    got = run_onnx(exported.model.SerializeToString(), exported.feeds(inputs))
     reference, _ = run_reference(model, inputs)
     for actual, keras, ours in zip(got, expected_arrays(entry, "output_"), reference, strict=True):
         np.testing.assert_allclose(actual, keras, rtol=0, atol=MIXED_PRECISION_TOLERANCE)

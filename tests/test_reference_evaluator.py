@@ -77,7 +77,7 @@ def test_reference_evaluator_matches_keras(entry, path):
         with pytest.raises(RuntimeStageError, match="IndexError"):
             reference(exported.model.SerializeToString(), expected_arrays(entry, "input_"))
         pytest.skip("the reference evaluator's pooling fails on this graph (see EVALUATOR_FAILS)")
-    inputs = expected_arrays(entry, "input_")
+    inputs = list(exported.feeds(expected_arrays(entry, "input_")).values())
     expected = expected_arrays(entry, "output_")
     got = reference(exported.model.SerializeToString(), inputs)
     assert len(got) == len(expected)

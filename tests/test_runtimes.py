@@ -29,7 +29,8 @@ def test_runtime_matches_keras(entry, path, runtime):
     known = [f.construct for f in findings(exported.model) if runtime in f.runtimes]
     if known:
         pytest.skip(f"known {runtime} limit: {'; '.join(known)}")
-    got = run(exported.model.SerializeToString(), expected_arrays(entry, "input_"))
+    inputs = list(exported.feeds(expected_arrays(entry, "input_")).values())
+    got = run(exported.model.SerializeToString(), inputs)
     expected = expected_arrays(entry, "output_")
     assert len(got) == len(expected)
     for actual, keras in zip(got, expected):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -12,8 +12,8 @@ from onnx import TensorProto, helper
 
 from .. import __version__
 from ..model import KerasModel, TensorRef
-from . import serialize
-from .builder import BATCH, GraphBuilder, Tensor
+from . import interface, serialize
+from .builder import GraphBuilder, Tensor
 from .context import ConvertOptions, ExportContext, LayerReport, StateIO
 from .records import RecurrentRecord
 
@@ -46,30 +46,39 @@ class ExportResult:
     def weight_bytes(self) -> int:
         return sum(array.nbytes for _, array in self.initializers)
 
+    def feeds(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """onnxruntime feeds for arrays given in graph input order (as Keras takes them,
+        then any state inputs): integer ids cast to the declared token dtype."""
+        feeds = dict(zip(self.input_names, arrays, strict=False))
+        return interface.feeds_as_declared(feeds, interface.declared_dtypes(self.skeleton.graph))
 
-def input_tensors(builder: GraphBuilder, model: KerasModel) -> list[Tensor]:
+
+def input_tensors(ctx: ExportContext, model: KerasModel) -> list[Tensor]:
+    """One graph input per Keras input, named as in Keras, with named axes (see
+    export/interface.py) and integer inputs declared as ``--token-dtype``."""
+    builder = ctx.builder
+    configs = [model.layer(ref.layer).config for ref in model.inputs]
+    dynamic_time = sum(_dynamic_time(config) for config in configs)
     tensors = []
-    for ref in model.inputs:
-        layer = model.layer(ref.layer)
-        config = layer.config
-        name = builder.unique(layer.name)
-        shape = []
-        for axis, dim in enumerate(config["batch_shape"]):
-            if axis == 0:
-                shape.append(dim if isinstance(dim, int) else BATCH)
-            else:
-                shape.append(dim if isinstance(dim, int) else f"{name}_dim{axis}")
-        dtype = config.get("dtype", "float32")
+    for ref, config in zip(model.inputs, configs, strict=True):
+        name = builder.unique(ref.layer)
+        time = interface.time_axis_name(name, shared=dynamic_time == 1)
+        shape = interface.input_dims(name, list(config["batch_shape"]), ctx.batch, time)
+        keras_dtype = str(config.get("dtype", "float32"))
+        dtype = interface.input_dtype(keras_dtype, ctx.options.token_dtype)
+        builder.add_input(name, dtype, shape, interface.input_doc(name, dtype, shape, keras_dtype))
         if dtype == "float64":
             # onnxruntime's recurrent kernels are float32 only: cast in, cast back out.
-            builder.add_input(name, dtype, tuple(shape))
             cast = builder.op("Cast", [name], f"{name}_float32", to=TensorProto.FLOAT)
-            tensors.append(Tensor(cast, tuple(shape), "float32"))
-            continue
-        dtype = dtype if dtype in ("int32", "int64", "bool") else "float32"
-        builder.add_input(name, dtype, tuple(shape))
-        tensors.append(Tensor(name, tuple(shape), dtype))
+            tensors.append(Tensor(cast, shape, "float32"))
+        else:
+            tensors.append(Tensor(name, shape, dtype))
     return tensors
+
+
+def _dynamic_time(config: dict) -> bool:
+    shape = config.get("batch_shape") or []
+    return len(shape) >= 2 and not isinstance(shape[1], int)
 
 
 def output_dtype(model: KerasModel) -> str:
@@ -85,16 +94,17 @@ def _can_take(builder: GraphBuilder, wanted: str, taken: list[str]) -> bool:
     return wanted not in fixed and wanted not in taken
 
 
-def _single_output(model: KerasModel, ref: TensorRef) -> bool:
-    return (
-        not any(other.layer == ref.layer and other != ref for other in model.outputs)
-        and ref.index == 0
-    )
+def wanted_name(ctx: ExportContext, ref: TensorRef) -> str:
+    """A Keras output's name: its layer's, with the tensor's role when the layer returns
+    several (``lstm_h``); a shared layer's later calls add ``_call<n>``."""
+    layer = ref.layer if ref.node == 0 else f"{ref.layer}_call{ref.node}"
+    return interface.output_name(layer, ctx.output_roles.get(ref))
 
 
-def name_outputs(builder: GraphBuilder, model: KerasModel, outputs: list[Tensor]) -> list[str]:
-    """Graph outputs named after their Keras layers (``dense``, or ``lstm_0``, ``lstm_1``
-    for a layer returning several tensors)."""
+def name_outputs(ctx: ExportContext, model: KerasModel, outputs: list[Tensor]) -> list[str]:
+    """Graph outputs named after their Keras layers (``dense``; ``lstm``, ``lstm_h``,
+    ``lstm_c`` for an LSTM with return_state)."""
+    builder = ctx.builder
     names: list[str] = []
     renamed: dict[str, str] = {}
 
@@ -109,7 +119,7 @@ def name_outputs(builder: GraphBuilder, model: KerasModel, outputs: list[Tensor]
         return True
 
     for ref, tensor in zip(model.outputs, outputs, strict=True):
-        wanted = ref.layer if _single_output(model, ref) else f"{ref.layer}_{ref.index}"
+        wanted = wanted_name(ctx, ref)
         name = renamed.get(tensor.name, tensor.name)
         produced = {out for node in builder.nodes for out in node.output}
         if name in names or name not in produced:
@@ -168,46 +178,58 @@ def add_notes(ctx: ExportContext, model: KerasModel) -> None:
         )
 
 
-def model_proto(builder: GraphBuilder, model: KerasModel, opset: int) -> onnx.ModelProto:
-    """The weightless ModelProto of the built graph."""
+def model_proto(ctx: ExportContext, model: KerasModel) -> onnx.ModelProto:
+    """The weightless ModelProto of the built graph, with export's metadata_props."""
+    builder = ctx.builder
     graph = helper.make_graph(
         builder.nodes, model.name or "keras_model", builder.graph_inputs, builder.graph_outputs
     )
-    opsets = [helper.make_opsetid("", opset)]
+    opsets = [helper.make_opsetid("", ctx.options.opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="lstm-convert")
     proto.producer_version = __version__
     proto.ir_version = helper.find_min_ir_version_for(opsets)
     proto.doc_string = f"Converted from {model.source.format} (Keras {model.source.keras_version})"
+    interface.add_metadata(proto, interface.export_metadata(model, asdict(ctx.options)))
     return proto
+
+
+def add_outputs(ctx: ExportContext, model: KerasModel, outputs: list[Tensor]) -> None:
+    """The Keras outputs, then the state outputs, each with its description."""
+    builder = ctx.builder
+    names = name_outputs(ctx, model, outputs)
+    for ref, tensor, name in zip(model.outputs, outputs, names, strict=True):
+        role = ctx.output_roles.get(ref)
+        doc = interface.output_doc(ref.layer, role, tensor.dtype, tensor.shape)
+        builder.add_output(name, tensor.dtype, tensor.shape, doc)
+    for state in ctx.states:
+        dims = (ctx.batch, state.units)
+        doc = interface.state_output_doc(state.layer, state.label, dims, state.input_name)
+        builder.add_output(state.output_name, "float32", dims, doc)
 
 
 def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
     # The layers import this package's builder and context: importing them at first use
     # keeps either package importable first.
     from ..layers.graph import run_graph
-    from ..options import check_bias_split, check_opset
+    from ..options import check_bias_split, check_opset, check_token_dtype
 
     check_bias_split(options.bias_split)
     check_opset(options.opset)
+    check_token_dtype(options.token_dtype)
     builder = GraphBuilder(opset=options.opset)
-    ctx = ExportContext(builder, options, model.source.keras_major)
-    inputs = input_tensors(builder, model)
-    outputs = run_graph(ctx, model, inputs)
+    ctx = ExportContext(builder, options, model.source.keras_major, interface.model_batch(model))
+    outputs = run_graph(ctx, model, input_tensors(ctx, model))
     if output_dtype(model) == "float64":
         outputs = as_float64(builder, outputs)
     add_notes(ctx, model)
-    output_names = name_outputs(builder, model, outputs)
-    for tensor, name in zip(outputs, output_names, strict=True):
-        builder.add_output(name, tensor.dtype, tensor.shape)
-    for state in ctx.states:
-        builder.add_output(state.output_name, "float32", (BATCH, state.units))
+    add_outputs(ctx, model, outputs)
     builder.prune()
     kept = {node.name: node.op_type for node in builder.nodes}
     for report in ctx.reports:
         report.node_names = [n for n in report.node_names if n in kept]
         report.onnx_ops = [kept[n] for n in report.node_names]
     return ExportResult(
-        skeleton=model_proto(builder, model, options.opset),
+        skeleton=model_proto(ctx, model),
         initializers=builder.initializers,
         layers=ctx.reports,
         input_names=[vi.name for vi in builder.graph_inputs],

@@ -18,6 +18,7 @@ ONNX_DTYPES = {
     "bool": TensorProto.BOOL,
 }
 BATCH = "batch"
+TIME = "time"
 Dim = int | str | None
 
 
@@ -25,14 +26,17 @@ Dim = int | str | None
 class Tensor:
     """A Keras tensor inside the ONNX graph being built.
 
-    ``shape`` is Keras's shape with symbols for dynamic axes ("batch", "<input>_dim1").
+    ``shape`` is Keras's shape with symbols for dynamic axes ("batch", "time").
     ``mask`` names a bool ``[batch, time]`` tensor when a Keras mask travels with it.
+    ``role`` says what the tensor is among the outputs of a layer that returns several
+    ("" the output, "h", "forward_c", ...): it names graph outputs (export/interface.py).
     """
 
     name: str
     shape: tuple[Dim, ...]
     dtype: str = "float32"
     mask: str | None = None
+    role: str | None = None
 
     @property
     def rank(self) -> int:
@@ -100,12 +104,12 @@ class GraphBuilder:
             self._consts[key] = self.initializer("const_f32", np.asarray(value, np.float32))
         return self._consts[key]
 
-    def add_input(self, name: str, dtype: str, shape: tuple[Dim, ...]) -> None:
+    def add_input(self, name: str, dtype: str, shape: tuple[Dim, ...], doc: str = "") -> None:
         self._names.add(name)
-        self.graph_inputs.append(value_info(name, dtype, shape))
+        self.graph_inputs.append(value_info(name, dtype, shape, doc))
 
-    def add_output(self, name: str, dtype: str, shape: tuple[Dim, ...]) -> None:
-        self.graph_outputs.append(value_info(name, dtype, shape))
+    def add_output(self, name: str, dtype: str, shape: tuple[Dim, ...], doc: str = "") -> None:
+        self.graph_outputs.append(value_info(name, dtype, shape, doc))
 
     def rename(self, old: str, new: str) -> None:
         """Give a value a new name everywhere it appears (used for tidy graph outputs)."""
@@ -143,6 +147,7 @@ class GraphBuilder:
 OPTIONAL_OUTPUT_OPS = ("LSTM", "GRU", "RNN")
 
 
-def value_info(name: str, dtype: str, shape: tuple[Dim, ...]) -> onnx.ValueInfoProto:
+def value_info(name: str, dtype: str, shape: tuple[Dim, ...], doc: str = "") -> onnx.ValueInfoProto:
     dims = [d if isinstance(d, (int, str)) else None for d in shape]
-    return helper.make_tensor_value_info(name, ONNX_DTYPES.get(dtype, TensorProto.FLOAT), dims)
+    elem_type = ONNX_DTYPES.get(dtype, TensorProto.FLOAT)
+    return helper.make_tensor_value_info(name, elem_type, dims, doc_string=doc)

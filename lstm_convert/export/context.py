@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..model import TensorRef
 from ..remap import BiasSplit
-from .builder import GraphBuilder, Tensor
+from . import interface
+from .builder import BATCH, Dim, GraphBuilder, Tensor
 from .records import RecurrentRecord
 
 DEFAULT_OPSET = 17
@@ -19,6 +21,8 @@ class ConvertOptions:
     opset: int = DEFAULT_OPSET
     # Expose every recurrent layer's initial/final states as graph inputs/outputs.
     state_io: bool = False
+    # The ONNX dtype of integer inputs (token ids): see export/interface.py.
+    token_dtype: str = interface.DEFAULT_TOKEN_DTYPE
 
 
 @dataclass
@@ -52,6 +56,9 @@ class ExportContext:
     builder: GraphBuilder
     options: ConvertOptions
     keras_major: int
+    # The batch axis of every input, state input and output: the batch Keras fixed (a
+    # stateful model's), else the symbol "batch".
+    batch: Dim = BATCH
     reports: list[LayerReport] = field(default_factory=list)
     states: list[StateIO] = field(default_factory=list)
     # Stateful layers whose states were exposed without --state-io.
@@ -67,12 +74,16 @@ class ExportContext:
     time_major_views: dict[str, str] = field(default_factory=dict)
     packings: dict[str, Any] = field(default_factory=dict)  # mask -> mask_pack.Packing
     packed_views: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The role of each tensor of a layer call that returns several (see Tensor.role).
+    output_roles: dict[TensorRef, str] = field(default_factory=dict)
 
     def add_state(self, layer: str, label: str, units: int) -> str:
         """Declare a ``[batch, units]`` state input; returns its graph input name."""
-        input_name = self.builder.unique(f"{layer}_{label}_in")
-        output_name = self.builder.unique(f"{layer}_{label}_out")
-        self.builder.add_input(input_name, "float32", ("batch", units))
+        input_name = self.builder.unique(interface.state_input_name(layer, label))
+        output_name = self.builder.unique(interface.state_output_name(layer, label))
+        dims = (self.batch, units)
+        doc = interface.state_input_doc(layer, label, dims, output_name)
+        self.builder.add_input(input_name, "float32", dims, doc)
         self.states.append(StateIO(layer, label, input_name, output_name, units))
         return input_name
 

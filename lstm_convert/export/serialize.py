@@ -95,3 +95,20 @@ def full_model(
         numpy_helper.from_array(array, name) for name, array in initializers
     )
     return model
+
+
+def append_metadata(path: str | os.PathLike[str], entries: dict[str, str]) -> None:
+    """Add ``metadata_props`` entries to a written model file, in place and fsynced.
+
+    A repeated protobuf field may occur anywhere in a message, and readers append every
+    occurrence in order: the appended bytes are exactly those entries serialized alone.
+    So the file checked by onnxruntime gets the check's own outcome without being
+    serialized again (and without its weights being copied: external data or not).
+    """
+    extra = onnx.ModelProto()
+    for key, value in entries.items():
+        extra.metadata_props.add(key=key, value=value)
+    with open(path, "ab") as handle:
+        handle.write(extra.SerializeToString())
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -27,6 +27,7 @@ from .recurrent import (
 from .registry import converter
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+DIRECTIONS = ("forward", "backward")  # Keras's order of the two directions
 
 
 def merge(ctx: ExportContext, mode: str | None, fwd: str, bwd: str, name: str) -> list[str]:
@@ -252,16 +253,18 @@ def convert_bidirectional(
     units = [spec.units for spec in specs]
     widths = [sum(units)] if mode == "concat" else units[:1] if mode else units
     if fwd_cfg.get("return_sequences"):
-        values = _merged_sequences(ctx, layer, x, directions, mode, swap)
+        merged = _merged_sequences(ctx, layer, x, directions, mode, swap)
     else:
-        values = merge(ctx, mode, directions[0].last, directions[1].last, layer.name)
+        merged = merge(ctx, mode, directions[0].last, directions[1].last, layer.name)
+    roles = DIRECTIONS if mode is None else ("",)
+    values = list(zip(merged, widths, roles, strict=True))
     states = [
-        (state, spec.units)
-        for direction, spec in zip(directions, specs, strict=True)
-        for state in direction.states
+        (state, spec.units, f"{prefix}_{label}")
+        for direction, spec, prefix in zip(directions, specs, DIRECTIONS, strict=True)
+        for state, label in zip(direction.states, spec.state_labels, strict=True)
     ]
     unpacked = x.mask is not None
-    return keras_outputs(ctx, layer.name, fwd_cfg, inputs[0], values, widths, states, unpacked)
+    return keras_outputs(ctx, layer.name, fwd_cfg, inputs[0], values, states, unpacked)
 
 
 def _merged_sequences(

@@ -156,8 +156,9 @@ def _results(ctx, layer, x, outputs, h, c, out_shape) -> list[Tensor]:
     else:
         value = b.op("Transpose", [h], layer.name, perm=to_last)
         result = [Tensor(value, (x.shape[0], *out_shape), "float32")]
+    result[0].role = ""
     if layer.config.get("return_state"):
-        for state in (h, c):
+        for state, role in ((h, "h"), (c, "c")):
             value = b.op("Transpose", [state], f"{layer.name}_state", perm=to_last)
-            result.append(Tensor(value, (x.shape[0], *out_shape), "float32"))
+            result.append(Tensor(value, (x.shape[0], *out_shape), "float32", role=role))
     return result

@@ -43,7 +43,19 @@ def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> li
         ctx.reports.append(LayerReport(layer.name, layer.class_name, node_names))
         for position, tensor in enumerate(outputs):
             values[TensorRef(layer.name, index, position)] = tensor
+        if len(outputs) > 1:
+            record_roles(ctx, layer.name, index, outputs)
     try:
         return [values[ref] for ref in model.outputs]
     except KeyError as missing:
         raise UnsupportedModelError(f"model output {missing} is never computed") from None
+
+
+def record_roles(ctx: ExportContext, layer: str, call: int, outputs: list[Tensor]) -> None:
+    """The role of each tensor of a call that returns several (graph output names): the
+    converter's, or the position when a role is missing or repeated."""
+    roles = [tensor.role for tensor in outputs]
+    if None in roles or len(set(roles)) != len(roles):
+        roles = [str(position) for position in range(len(outputs))]
+    for position, role in enumerate(roles):
+        ctx.output_roles[TensorRef(layer, call, position)] = str(role)

@@ -266,14 +266,15 @@ def convert_recurrent(
         ctx.expose_state(graph_input, value)
 
     if not config.get("return_sequences"):
-        values = [last_output]
+        value = last_output
     elif packing is not None:
-        values = [_unpacked(ctx, layer, seq_tm, packing, x)]
+        value = _unpacked(ctx, layer, seq_tm, packing, x)
     else:
-        values = [seq_tm]
-    states = [(value, spec.units) for value in state_values]
+        value = seq_tm
+    states = list(zip(state_values, [spec.units] * len(state_values), spec.state_labels))
+    outputs = [(value, spec.units, "")]
     unpacked = packing is not None
-    return keras_outputs(ctx, layer.name, config, inputs[0], values, [spec.units], states, unpacked)
+    return keras_outputs(ctx, layer.name, config, inputs[0], outputs, states, unpacked)
 
 
 def _backwards(config: dict[str, Any]) -> bool:
@@ -309,14 +310,16 @@ def _unpacked(ctx: ExportContext, layer: Layer, seq_tm: str, p: Packing, x: Tens
     return name
 
 
+Output = tuple[str, int, str]  # (value, feature size, role: see Tensor.role)
+
+
 def keras_outputs(
     ctx: ExportContext,
     name: str,
     config: dict[str, Any],
     x: Tensor,
-    values: list[str],
-    widths: list[int],
-    states: list[tuple[str, int]],
+    values: list[Output],
+    states: list[Output],
     unpacked: bool,
 ) -> list[Tensor]:
     """A recurrent layer's outputs shaped as Keras returns them (shared by the one-way
@@ -324,27 +327,24 @@ def keras_outputs(
 
     ``config`` is the (wrapped) recurrent layer's, ``x`` the layer's input as called.
     ``values`` are the last outputs, or with ``return_sequences`` the sequences: already
-    batch-first when ``unpacked`` (masked), else time-major. ``widths`` are their feature
-    sizes; ``states`` the final (state, units) pairs appended with ``return_state``. A
-    returned sequence carries ``x``'s mask, as in Keras (even when Keras 3 ran the layer
-    unmasked: see ``unmasked_by_keras3``).
+    batch-first when ``unpacked`` (masked), else time-major. ``states`` are the final
+    states, appended with ``return_state``. A returned sequence carries ``x``'s mask, as
+    in Keras (even when Keras 3 ran the layer unmasked: see ``unmasked_by_keras3``).
     """
     keep_time_major = bool(config.get("time_major"))
     batch, steps = (x.shape[1], x.shape[0]) if keep_time_major else x.shape[:2]
-    pairs = zip(values, widths, strict=True)
-    if not config.get("return_sequences"):
-        outputs = [Tensor(value, (batch, width)) for value, width in pairs]
-    elif keep_time_major:
-        outputs = [Tensor(value, (steps, batch, width), mask=x.mask) for value, width in pairs]
-    elif unpacked:
-        outputs = [Tensor(value, (batch, steps, width), mask=x.mask) for value, width in pairs]
-    else:
-        outputs = [
-            Tensor(batch_first(ctx, value, 3, name), (batch, steps, width), mask=x.mask)
-            for value, width in pairs
-        ]
+    sequences = bool(config.get("return_sequences"))
+    outputs = []
+    for value, width, role in values:
+        if not sequences:
+            outputs.append(Tensor(value, (batch, width), role=role))
+        elif keep_time_major:
+            outputs.append(Tensor(value, (steps, batch, width), mask=x.mask, role=role))
+        else:
+            value = value if unpacked else batch_first(ctx, value, 3, name)
+            outputs.append(Tensor(value, (batch, steps, width), mask=x.mask, role=role))
     if config.get("return_state"):
-        outputs += [Tensor(state, (batch, units)) for state, units in states]
+        outputs += [Tensor(state, (batch, units), role=role) for state, units, role in states]
     return outputs
 
 

@@ -75,6 +75,8 @@ def convert_rnn(ctx: ExportContext, layer: Layer, inputs: list[Tensor], call: Ca
         n = state_count(cell)
         cell_states, given = given[:n], given[n:]
         sequence, *finals = convert_recurrent(ctx, cell, [sequence, *cell_states], call)
+        if len(cells) > 1:  # the roles name graph outputs: rnn_cell0_h, like --state-io
+            finals = [replace(t, role=f"cell{index}_{t.role}") for t in finals]
         states += finals
         if index == 0 and cell.config.get("go_backwards") and x.mask is not None and len(cells) > 1:
             # The first cell returns its steps in processing order: so must their mask.
