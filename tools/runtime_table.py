@@ -43,7 +43,8 @@ def worker(runtime: str, start: int) -> None:
         _, exported = conftest.converted(entry, path)
         record = {"index": index, "file": str(path.relative_to(ROOT)), "stage": "match"}
         try:
-            got = run(exported.model.SerializeToString(), conftest.expected_arrays(entry, "input_"))
+            inputs = list(exported.feeds(conftest.expected_arrays(entry, "input_")).values())
+            got = run(exported.model.SerializeToString(), inputs)
             expected = conftest.expected_arrays(entry, "output_")
             error = max(
                 float(np.max(np.abs(np.asarray(g, np.float64).reshape(e.shape) - e)))
