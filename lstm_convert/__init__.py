@@ -5,21 +5,20 @@ The public API is imported lazily so ``lstm-convert --help`` stays instant.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _API = (
     "convert",
-    "convert_many",
     "explain",
     "inspect",
     "verify",
     "ConvertResult",
-    "BatchResult",
     "ExplainResult",
     "InspectResult",
 )
+_BATCH = ("convert_many", "BatchResult")
 
-__all__ = ["__version__", *_API]
+__all__ = ["__version__", *_API, *_BATCH]
 
 
 def __getattr__(name: str):
@@ -27,4 +26,8 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
+    if name in _BATCH:
+        from . import batch
+
+        return getattr(batch, name)
     raise AttributeError(name)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .batch import BatchResult, convert_many
+from .defaults import DEFAULT_ATOL, DEFAULT_BIAS_SPLIT, DEFAULT_OPSET, DEFAULT_RTOL
 from .errors import (
     ConvertError,
     InputFileError,
@@ -19,9 +20,10 @@ from .errors import (
     WeightsError,
     internal_error,
     read_error,
+    runtime_detail,
 )
 from .export import ExportResult, export_model
-from .export.context import DEFAULT_OPSET, ConvertOptions, LayerReport
+from .export.context import ConvertOptions, LayerReport
 from .export.interface import (
     DEFAULT_TOKEN_DTYPE,
     add_metadata,
@@ -32,7 +34,7 @@ from .export.interface import (
 )
 from .export.serialize import append_metadata
 from .model import KerasModel
-from .options import DEFAULT_ATOL, DEFAULT_RTOL, check_options, check_token_dtype
+from .options import check_options, check_token_dtype
 from .outputs import (
     atomic_target,
     check_output_path,
@@ -49,7 +51,7 @@ from .parity import (
     reference_sensitivity,
 )
 from .portability import portability_warning
-from .readers import read_model
+from .readers import read_model, sniff
 from .readers.guard import probe
 from .safe_text import visible
 from .sandbox import refuse_unbounded_ops, run_onnx_sandboxed
@@ -64,16 +66,18 @@ if TYPE_CHECKING:
 def explain(
     path: str | Path,
     layer: str | None = None,
-    bias_split: str = "wb",
+    bias_split: str = DEFAULT_BIAS_SPLIT,
     *,
     numpy: bool = False,
     export_svg: str | Path | None = None,
     export_html: str | Path | None = None,
     width: int | None = None,
     force: bool = False,
+    config_path: str | Path | None = None,
 ) -> ExplainResult:
     """Where every gate and bias of each recurrent layer goes, read from what the
-    exporter writes (see ``lstm_convert/explain/``).
+    exporter writes (see ``lstm_convert/explain/``). ``config_path`` pairs a weights-only
+    file with its architecture, as for :func:`convert`.
 
     ``numpy=True`` adds ``result.numpy``, one Keras step of ``layer`` in plain NumPy
     (``layer`` is then required when the model has several recurrent layers).
@@ -87,7 +91,7 @@ def explain(
     check_bias_split(bias_split)
     with bugs_reported():
         exports = _explain_exports(path, export_svg, export_html, force)
-        model = load(path)
+        model = load(path, config_path=config_path)
         result = explain_model(model, layer, bias_split)
         if numpy:
             result.numpy = numpy_snippet(model, layer)
@@ -118,12 +122,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+# convert_many and BatchResult live in lstm_convert.batch, which builds on this module.
 __all__ = [
-    "BatchResult",
     "ConvertResult",
     "InspectResult",
     "convert",
-    "convert_many",
     "explain",
     "inspect",
     "load",
@@ -180,10 +183,18 @@ def bugs_reported():
         raise internal_error(exc) from exc
 
 
+NONFINITE_HINT = "pass allow_nonfinite=True and verify=False to convert anyway"
+
+
 def load(
-    path: str | Path, allow_nonfinite: bool = False, config_path: str | Path | None = None
+    path: str | Path,
+    allow_nonfinite: bool = False,
+    config_path: str | Path | None = None,
+    *,
+    nonfinite_hint: str = NONFINITE_HINT,
 ) -> KerasModel:
-    """Read a Keras file into the neutral model, refusing non-finite weights by default."""
+    """Read a Keras file into the neutral model, refusing non-finite weights by default
+    (the error ends with ``nonfinite_hint``)."""
     with bugs_reported():
         with reading(path, "damaged or not a Keras model"):
             probe(str(path), str(config_path) if config_path else None)
@@ -193,8 +204,8 @@ def load(
                 for array in layer.weights:
                     if array.dtype.kind == "f" and not np.isfinite(array).all():
                         raise WeightsError(
-                            f"layer {layer.name!r} has NaN or Inf weights "
-                            "(pass --allow-nonfinite --no-verify to convert anyway)"
+                            f"{path}: layer {layer.name!r} has NaN or Inf weights "
+                            f"({nonfinite_hint})"
                         )
         return model
 
@@ -217,7 +228,7 @@ def convert(
     input_path: str | Path,
     output_path: str | Path | None = None,
     *,
-    bias_split: str = "wb",
+    bias_split: str = DEFAULT_BIAS_SPLIT,
     opset: int = DEFAULT_OPSET,
     verify: bool = True,
     tolerance: float | None = None,
@@ -232,6 +243,7 @@ def convert(
     external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
     seed: int = 0,
     token_dtype: str = DEFAULT_TOKEN_DTYPE,
+    progress: Callable[[str], None] | None = None,
 ) -> ConvertResult:
     """Convert one Keras file to ONNX; with ``verify``, prove parity before writing.
 
@@ -244,13 +256,15 @@ def convert(
     The file's ``metadata_props`` record the source, the options and the check's outcome
     (README, "ONNX interface").
     ``threads=N`` limits NumPy's BLAS and onnxruntime to N threads for this call
-    (default: every core, or ``$LSTM_CONVERT_THREADS``). Raises
+    (default: every core, or ``$LSTM_CONVERT_THREADS``). ``progress(phase)`` is called
+    as each phase starts: "reading", "building", "writing", "checking". Raises
     a :class:`~lstm_convert.errors.ConvertError` subclass on failure; on a parity
     mismatch (:class:`ParityError`) no output file is left behind.
     """
     atol, rtol = check_options(bias_split, opset, atol if tolerance is None else tolerance, rtol)
     check_token_dtype(token_dtype)
     job = ConvertJob(input_path, config_path, allow_nonfinite, verify, atol, rtol, seed, inputs)
+    job.phase = progress or _no_phase
     with bugs_reported():
         return _convert(
             job,
@@ -265,6 +279,49 @@ def convert(
         )
 
 
+# Keywords of convert() that are not about one file's conversion.
+NOT_PER_FILE = frozenset({"external_data_threshold", "seed", "progress"})
+
+
+def per_file_options() -> tuple[str, ...]:
+    """convert()'s keyword options that shape one file's conversion: ``convert_many`` (and
+    the ``batch`` command) take every one of them."""
+    import inspect as pyinspect
+
+    parameters = pyinspect.signature(convert).parameters.values()
+    return tuple(
+        p.name
+        for p in parameters
+        if p.kind is pyinspect.Parameter.KEYWORD_ONLY and p.name not in NOT_PER_FILE
+    )
+
+
+def check_file_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Validate per-file options once for many files; paths become absolute."""
+    known = per_file_options()
+    for name in options:
+        if name not in known:
+            raise TypeError(f"unexpected keyword argument {name!r} (not an option of convert)")
+    tolerance = options.get("tolerance")
+    if "token_dtype" in options:
+        check_token_dtype(options["token_dtype"])
+    check_options(
+        options.get("bias_split", DEFAULT_BIAS_SPLIT),
+        options.get("opset"),
+        options.get("atol", DEFAULT_ATOL) if tolerance is None else tolerance,
+        options.get("rtol", DEFAULT_RTOL),
+    )
+    checked = dict(options)
+    for name in ("inputs", "config_path"):
+        if checked.get(name) is not None:
+            checked[name] = str(Path(checked[name]).absolute())
+    return checked
+
+
+def _no_phase(name: str) -> None:
+    """The default ``progress``: nobody is watching."""
+
+
 @dataclass
 class ConvertJob:
     """What the built-in check needs to know about one conversion."""
@@ -277,6 +334,8 @@ class ConvertJob:
     rtol: float
     seed: int
     inputs: str | Path | None
+    # Told the name of each phase as it starts: reading, building, writing, checking.
+    phase: Callable[[str], None] = _no_phase
 
 
 def _convert(
@@ -293,8 +352,11 @@ def _convert(
     started = time.perf_counter()
     input_path = job.input_path
     output = Path(output_path) if output_path is not None else default_output(input_path)
+    sniff(input_path)  # an ONNX file given as the model is named as such, not overwritten
     check_output_path(input_path, output, force)
+    job.phase("reading")
     model = load(input_path, job.allow_nonfinite, job.config_path)
+    job.phase("building")
     options = ConvertOptions(bias_split, opset, state_io, token_dtype)  # type: ignore[arg-type]
     exported = build_onnx(model, options)
     add_metadata(exported.skeleton, source_metadata(input_path, job.config_path))
@@ -310,57 +372,18 @@ def _convert(
     warning = portability_warning(exported.skeleton)
     if warning is not None:
         result.warnings.append(warning)
-    output_names, states = exported.output_names, exported.states
-    model_inputs = [n for n in exported.input_names if n not in {s.input_name for s in states}]
-    user = (
-        load_inputs(job.inputs, model_inputs, model, output_names)
-        if job.verify and job.inputs
-        else None
-    )
-
-    def check(staged: Path) -> None:
-        """Parity on the written file itself, loaded by path (which also works past
-        protobuf's 2 GB limit). onnxruntime validates the graph, types and shapes as it
-        loads it; the test suite also holds every fixture's graph to
-        ``onnx.checker.check_model(full_check=True)``."""
-        if not job.verify:
-            return
-        case = reference_case(
-            model,
-            exported_inputs,
-            states,
-            user.inputs if user else None,
-            seed=job.seed,
-            source=str(job.inputs) if user else "random",
-            stored=user.outputs if user else None,
-        )
-        case.feeds = feeds_as_declared(case.feeds, declared)
-        # The reference is done: free the Keras arrays before onnxruntime loads its
-        # own copy of the weights (peak memory is the larger of the two phases).
-        release_weights(model)
-        report = compare_onnx(case, str(staged), output_names, job.atol, job.rtol)
-        result.parity = report
-        result.max_abs_error = report.max_abs_error
-        if not report.passed:
-            raise parity_failure(job, report, case)
-
-    def check_and_record(staged: Path) -> None:
-        """The check, then its outcome in the file's metadata, before it is placed."""
-        check(staged)
-        append_metadata(staged, _parity_metadata(job, result.parity))
-
-    exported_inputs = exported.input_names
-    declared = declared_dtypes(exported.skeleton.graph)
+    check = ParityCheck(job, model, exported, result, started)
+    job.phase("writing")
     if external_data or exported.weight_bytes() > external_data_threshold:
         with staged_external_model(output, exported.model, force, input_path) as staged:
-            check_and_record(staged)
+            check(staged)
         if external_data_path(output).exists():
             result.external_data = str(external_data_path(output))
     else:
         with atomic_target(output, force) as temp_path:
             exported.write(temp_path)
             del exported  # the arrays now live in the file; free them before onnxruntime
-            check_and_record(temp_path)
+            check(temp_path)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -370,6 +393,66 @@ def _parity_metadata(job: ConvertJob, report: ParityReport | None) -> dict[str, 
         return parity_metadata(None, job.atol, job.rtol, "")
     inputs = f"random (seed {job.seed})" if report.source == "random" else Path(report.source).name
     return parity_metadata(report.max_abs_error, report.atol, report.rtol, inputs)
+
+
+class ParityCheck:
+    """Parity on the written file itself, loaded by path (which also works past
+    protobuf's 2 GB limit). onnxruntime validates the graph, types and shapes as it
+    loads it; the test suite also holds every fixture's graph to
+    ``onnx.checker.check_model(full_check=True)``."""
+
+    def __init__(
+        self,
+        job: ConvertJob,
+        model: KerasModel,
+        exported: ExportResult,
+        result: ConvertResult,
+        started: float,
+    ) -> None:
+        self.job, self.model, self.result, self.started = job, model, result, started
+        self.input_names, self.states = exported.input_names, exported.states
+        self.output_names = exported.output_names
+        self.declared = declared_dtypes(exported.skeleton.graph)
+        state_inputs = {s.input_name for s in self.states}
+        model_inputs = [n for n in self.input_names if n not in state_inputs]
+        self.user = (
+            load_inputs(job.inputs, model_inputs, model, self.output_names)
+            if job.verify and job.inputs
+            else None
+        )
+
+    def __call__(self, staged: Path) -> None:
+        """The check, then its outcome in the file's metadata, before it is placed."""
+        if self.job.verify:
+            self.check(staged)
+        append_metadata(staged, _parity_metadata(self.job, self.result.parity))
+
+    def check(self, staged: Path) -> None:
+        job, user, result = self.job, self.user, self.result
+        job.phase("checking")
+        case = reference_case(
+            self.model,
+            self.input_names,
+            self.states,
+            user.inputs if user else None,
+            seed=job.seed,
+            source=str(job.inputs) if user else "random",
+            stored=user.outputs if user else None,
+        )
+        case.feeds = feeds_as_declared(case.feeds, self.declared)
+        # The reference is done: free the Keras arrays before onnxruntime loads its
+        # own copy of the weights (peak memory is the larger of the two phases).
+        release_weights(self.model)
+        report = compare_onnx(case, str(staged), self.output_names, job.atol, job.rtol)
+        result.parity = report
+        result.max_abs_error = report.max_abs_error
+        if not report.passed:
+            error = parity_failure(job, report, case)
+            # The report travels with the error, so `convert --json` can print it.
+            result.status, result.error, result.output = "failed", str(error), None
+            result.seconds = time.perf_counter() - self.started
+            error.result = result
+            raise error
 
 
 def parity_failure(job: ConvertJob, report: ParityReport, case: ParityCase) -> ParityError:
@@ -383,7 +466,7 @@ def parity_failure(job: ConvertJob, report: ParityReport, case: ParityCase) -> P
     if report.ill_conditioned:
         return ParityError(
             f"{job.input_path}: this model is ill-conditioned on random inputs: pass "
-            f"representative inputs with --inputs (moving the inputs by {PERTURBATION_ULPS} "
+            f"representative inputs as inputs=FILE.npz (moving the inputs by {PERTURBATION_ULPS} "
             f"float32 ulps moves Keras's own outputs by {report.sensitivity:.3g}x the "
             f"tolerance, {tolerance}; ONNX differs by {report.max_abs_error:.3g}); "
             "nothing was written"
@@ -407,6 +490,7 @@ def verify(
     seed: int = 0,
     allow_nonfinite: bool = False,
     config_path: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ParityReport:
     """Check an existing Keras/ONNX pair, on the user's inputs (.npz) when given.
 
@@ -414,19 +498,29 @@ def verify(
     output names): the ONNX outputs are then compared with them as well as with the
     reference. Input and output names that differ from this model's conversion are
     reported in ``notes``. ``threads=N`` limits NumPy's BLAS and onnxruntime to N threads
-    for this call.
+    for this call. ``progress(phase)`` is called as "reading" and "checking" start.
     """
     atol, rtol = check_options(atol=atol if tolerance is None else tolerance, rtol=rtol)
     with bugs_reported():
         return _verify(
-            keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, config_path
+            keras_path,
+            onnx_path,
+            inputs,
+            atol,
+            rtol,
+            seed,
+            allow_nonfinite,
+            config_path,
+            progress or _no_phase,
         )
 
 
-def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, config_path):
+def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, config_path, phase):
     import onnx
 
-    model = load(keras_path, allow_nonfinite, config_path)
+    phase("reading")
+    hint = "NaN outputs cannot be compared"
+    model = load(keras_path, allow_nonfinite, config_path, nonfinite_hint=hint)
     onnx_file = Path(onnx_path)
     if not onnx_file.is_file():
         raise InputFileError(f"{onnx_file}: no such file")
@@ -448,6 +542,7 @@ def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, co
             f"{onnx_file}: takes {len(model_inputs)} inputs, the Keras model {len(model.inputs)}"
         )
     user = load_inputs(inputs, model_inputs, model, output_names) if inputs else None
+    phase("checking")
     case = reference_case(
         model,
         input_names,
@@ -469,10 +564,9 @@ def _verify(keras_path, onnx_path, inputs, atol, rtol, seed, allow_nonfinite, co
     except ConvertError:
         raise
     except Exception as exc:  # onnxruntime refusing the user's graph or its inputs
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        whose = f"the arrays of {inputs}" if inputs else "this Keras model's inputs"
         raise InputFileError(
-            f"{onnx_file}: cannot be run on this Keras model's inputs "
-            f"({exc.__class__.__name__}: {first})"
+            f"{onnx_file}: cannot be run on {whose} ({runtime_detail(exc)})"
         ) from None
     report.notes = name_mismatches(model, states, input_names, output_names)
     return report
@@ -522,6 +616,8 @@ class InspectResult:
     model_name: str
     inputs: list[dict[str, Any]]
     layers: list[LayerInfo]
+    # The model's outputs: the Keras layer each comes from, and its class.
+    outputs: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -582,6 +678,10 @@ def _inspect(path: str | Path, config_path: str | Path | None) -> InspectResult:
             LayerInfo(layer.name, layer.class_name, [list(w.shape) for w in layer.weights], options)
         )
     inputs = [{"name": ref.layer, **model.layer(ref.layer).config} for ref in model.inputs]
+    outputs = [
+        {"name": ref.layer, "class_name": model.layer(ref.layer).class_name}
+        for ref in model.outputs
+    ]
     return InspectResult(
         path=str(path),
         format=model.source.format,
@@ -590,4 +690,5 @@ def _inspect(path: str | Path, config_path: str | Path | None) -> InspectResult:
         model_name=model.name,
         inputs=inputs,
         layers=layers,
+        outputs=outputs,
     )

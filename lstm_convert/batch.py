@@ -6,8 +6,10 @@
   for ``*.h5``, ``*.hdf5`` and ``*.keras`` (or ``pattern``); a missing PATH, or a directory
   with no matching file, is reported as a failed result;
 * outputs mirror the inputs under ``out_dir``: ``DIR/sub/m.h5`` becomes ``out_dir/sub/m.onnx``,
-  a file argument ``x/m.keras`` becomes ``out_dir/m.onnx``; inputs that would write the same
-  output are all refused (failed) rather than one silently overwriting the other;
+  a file argument ``x/m.keras`` becomes ``out_dir/m.onnx``; with several directories, each
+  gets its own subfolder (``a/models`` -> ``out_dir/models/...``); ``keep_suffix`` names
+  ``m.h5`` ``m.h5.onnx``; inputs that would still write the same output are all refused
+  (failed), with the way through, rather than one silently overwriting the other;
 * workers are separate Python processes, reused from file to file; a worker that crashes or
   runs past ``timeout`` fails only its own file, and is killed and replaced;
 * results come back in input order, whatever order the workers finish in.
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .defaults import DEFAULT_BATCH_TIMEOUT
 from .errors import OutputPathError
 from .threads import check_threads, cpu_count, limit_process, thread_env, worker_budget
 
@@ -49,8 +52,7 @@ if TYPE_CHECKING:
     from .api import ConvertResult
 
 DEFAULT_PATTERNS = ("*.h5", "*.hdf5", "*.keras")
-DEFAULT_TIMEOUT = 300.0
-BIAS_SPLITS = ("wb", "rb", "half")
+DEFAULT_TIMEOUT = DEFAULT_BATCH_TIMEOUT
 JSON_FIELDS = ("input", "output", "status", "error", "max_abs_error", "seconds", "layers")
 SKIPPED = "skipped after an earlier failure (--fail-fast)"
 # The function a worker calls for each file, as "module:function" (tests swap in their own).
@@ -122,14 +124,12 @@ def convert_many(
     *,
     jobs: int | None = None,
     pattern: str | Sequence[str] | None = None,
-    force: bool = False,
-    verify: bool = True,
-    bias_split: str = "wb",
-    opset: int = 17,
     timeout: float | None = DEFAULT_TIMEOUT,
     fail_fast: bool = False,
     progress: Progress | None = None,
     threads: int | None = None,
+    keep_suffix: bool = False,
+    **options: Any,
 ) -> BatchResult:
     """Convert every Keras file under ``paths`` into ``out_dir``; one bad file never stops the rest.
 
@@ -145,27 +145,29 @@ def convert_many(
     so the workers together never run more busy threads than there are cores.
 
     ``progress(done, total, result)`` is called once with ``(0, total, None)`` when the files
-    are known, then after each file.
+    are known, then after each file. ``options``: any keyword of
+    :func:`~lstm_convert.api.convert` (``state_io``, ``atol``, ``config_path``, ...; see
+    ``api.per_file_options()``), applied to every file.
 
     Raises :class:`~lstm_convert.errors.OutputPathError` when ``out_dir`` is not a usable
-    directory, and :class:`ValueError` for invalid arguments.
+    directory, :class:`ValueError` (:class:`~lstm_convert.errors.OptionError`) for invalid
+    values and :class:`TypeError` for an unknown option.
     """
-    if jobs is None:
-        jobs = default_jobs()
+    from .api import check_file_options
+
+    jobs = default_jobs() if jobs is None else jobs
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, not {jobs!r}")
     budget = worker_budget(jobs, check_threads(threads))
     if timeout is not None and (math.isnan(timeout) or timeout < 0):
         raise ValueError(f"timeout must be positive (or None / 0 for no limit), not {timeout!r}")
-    if bias_split not in BIAS_SPLITS:
-        raise ValueError(f"bias_split must be one of {', '.join(BIAS_SPLITS)}, not {bias_split!r}")
+    options = check_file_options(options)
     patterns = _patterns(pattern)
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     out = _prepare_out_dir(Path(out_dir))
-    plan = plan_outputs([Path(p) for p in paths], out, patterns)
+    plan = plan_outputs([Path(p) for p in paths], out, patterns, keep_suffix)
 
-    options = {"bias_split": bias_split, "opset": opset, "verify": verify, "force": force}
     pool = _Pool(jobs, timeout or None, options, fail_fast, budget)
     if not (fail_fast and any(item.error for item in plan)):  # else nothing will run
         pool.prestart(sum(1 for item in plan if item.error is None))
@@ -259,10 +261,38 @@ def find_files(directory: Path, patterns: tuple[str, ...], skip: Path | None = N
     return sorted(found)
 
 
-def plan_outputs(paths: list[Path], out_dir: Path, patterns: tuple[str, ...]) -> list[_Planned]:
+def output_name(file: Path, keep_suffix: bool) -> Path:
+    """``m.h5`` -> ``m.onnx``, or with ``keep_suffix`` ``m.h5.onnx`` (``m.h5`` and
+    ``m.keras`` side by side then write different files)."""
+    return file.with_name(file.name + ".onnx") if keep_suffix else file.with_suffix(".onnx")
+
+
+def _root_folders(paths: list[Path]) -> dict[Path, Path]:
+    """Each directory argument's subfolder under the output directory: none for a single
+    directory, its name for several (``a/models b/models`` -> ``models``, ``models-2``)."""
+    roots = [path for path in paths if path.is_dir()]
+    if len(roots) < 2:
+        return {root: Path() for root in roots}
+    folders: dict[Path, Path] = {}
+    used: set[str] = set()
+    for root in roots:
+        base = Path(os.path.abspath(root)).name or "root"
+        name, number = base, 1
+        while name.lower() in used:
+            number += 1
+            name = f"{base}-{number}"
+        used.add(name.lower())
+        folders[root] = Path(name)
+    return folders
+
+
+def plan_outputs(
+    paths: list[Path], out_dir: Path, patterns: tuple[str, ...], keep_suffix: bool = False
+) -> list[_Planned]:
     """Every input with its output under ``out_dir``, or the reason it cannot be converted."""
     plan: list[_Planned] = []
     seen: set[str] = set()
+    folders = _root_folders(paths)
 
     def add(file: Path, output: Path) -> None:
         key = os.path.realpath(file)
@@ -278,27 +308,35 @@ def plan_outputs(paths: list[Path], out_dir: Path, patterns: tuple[str, ...]) ->
                     _Planned(str(path), None, f"{path}: no files matching {', '.join(patterns)}")
                 )
             for file in files:
-                add(file, out_dir / file.relative_to(path).with_suffix(".onnx"))
+                relative = output_name(file.relative_to(path), keep_suffix)
+                add(file, out_dir / folders[path] / relative)
         elif path.exists():
-            add(path, out_dir / Path(path.name).with_suffix(".onnx"))
+            add(path, out_dir / output_name(Path(path.name), keep_suffix))
         else:
             plan.append(_Planned(str(path), None, f"{path}: no such file or directory"))
+    _refuse_collisions(plan, keep_suffix)
+    return plan
 
+
+def _refuse_collisions(plan: list[_Planned], keep_suffix: bool) -> None:
+    """Inputs that would write the same output all fail, with a way through."""
     claimed: dict[str, list[_Planned]] = {}
     for item in plan:
         if item.output is not None:
             key = os.path.normcase(os.path.abspath(item.output))
             claimed.setdefault(key, []).append(item)
     for group in claimed.values():
-        if len(group) > 1:
-            for item in group:
-                others = ", ".join(o.input for o in group if o is not item)
-                item.error = (
-                    f"{item.input}: {item.output} would also be written from {others} "
-                    "(convert them separately, or narrow --pattern)"
-                )
-                item.output = None
-    return plan
+        if len(group) < 2:
+            continue
+        names = {Path(item.input).name.lower() for item in group}
+        if len(names) == len(group) and not keep_suffix:
+            way = "pass keep_suffix=True to name them m.h5.onnx, m.keras.onnx"
+        else:
+            way = "convert them separately, or give their folders as separate paths"
+        for item in group:
+            others = ", ".join(o.input for o in group if o is not item)
+            item.error = f"{item.input}: {item.output} would also be written from {others} ({way})"
+            item.output = None
 
 
 def _one_line(text: str) -> str:

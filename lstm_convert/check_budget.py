@@ -68,7 +68,7 @@ def size_check(model: KerasModel, input_shapes: list[list[int | None]]) -> Check
             f"{model.source.path}: the parity check would need about "
             f"{cost.bytes / 1024**2:,.0f} MB and {cost.seconds:,.1f} s for this model "
             f"(budget {memory_budget / 1024**2:,.0f} MB, {TIME_BUDGET:g} s); "
-            "use --no-verify, or verify with your own --inputs"
+            "pass verify=False, or verify with your own inputs=FILE.npz"
         )
     return CheckSize(DEFAULT_BATCH, steps, cost)
 

@@ -9,16 +9,70 @@ Exit codes (documented in the README and in ``lstm-convert --help``):
 * 3 - internal error: anything else is a bug in lstm-convert (:class:`InternalError`)
 
 ``batch`` exits 0 if every file converted, 1 if any failed, 2 if OUTDIR is unusable.
+Ctrl-C exits 130, and SIGTERM 128 + 15, as shells do.
+
+Messages speak the API (``force=True``); the CLI words them as its options (``--force``)
+with :func:`cli_wording`.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 EXIT_OK = 0
 EXIT_PARITY = 1
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_ANY_FAILED = 1  # batch: at least one file failed
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_SIGNAL_BASE = 128  # killed by signal N: 128 + N
+
+
+def exit_code_of(code: object) -> int:
+    """The process exit code for a SystemExit's ``code`` (a message string means 1)."""
+    if isinstance(code, str):
+        return 1
+    return int(code or 0)  # type: ignore[call-overload]
+
+
+# API keyword -> CLI option, for the suggestions in error messages.
+CLI_FLAGS = {
+    "force": "--force",
+    "state_io": "--state-io",
+    "allow_nonfinite": "--allow-nonfinite",
+    "external_data": "--external-data",
+    "verify": "--verify",
+    "config_path": "--config",
+    "inputs": "--inputs",
+    "bias_split": "--bias-split",
+    "opset": "--opset",
+    "atol": "--atol",
+    "rtol": "--rtol",
+    "layer": "--layer",
+    "token_dtype": "--token-dtype",
+    "keep_suffix": "--keep-suffix",
+    "pattern": "--pattern",
+}
+_NAMES = "|".join(CLI_FLAGS)
+# "force=True", "verify=False", "config_path=FILE", or a keyword about to be judged ("opset must")
+_KEYWORD = re.compile(rf"(?<![\w-])({_NAMES})(?:=(True|False)?(\w)?| (?=must be))")
+
+
+def cli_wording(message: str) -> str:
+    """An API message as the CLI says it: ``force=True`` becomes ``--force``,
+    ``verify=False`` ``--no-verify``, ``config_path=FILE`` ``--config FILE`` and
+    ``opset must be`` ``--opset must be``."""
+
+    def flag(match: re.Match[str]) -> str:
+        name, value, next_char = match.groups()
+        if value == "False":
+            return "--no-" + CLI_FLAGS[name][2:]
+        if value == "True":
+            return CLI_FLAGS[name]
+        return CLI_FLAGS[name] + " " + (next_char or "")
+
+    return _KEYWORD.sub(flag, message)
 
 
 class ConvertError(Exception):
@@ -39,8 +93,9 @@ class ConfigError(InputFileError):
     """A value in the model config is missing, of the wrong type or out of range."""
 
 
-class OptionError(ConvertError):
-    """An option given to the API or the CLI is invalid."""
+class OptionError(ConvertError, ValueError):
+    """An option given to the API or the CLI is invalid (also a ValueError, for callers of
+    the API who catch that)."""
 
 
 class InternalError(ConvertError):
@@ -61,6 +116,8 @@ class ParityError(ConvertError):
     """onnxruntime's outputs differ from the Keras reference beyond the tolerance."""
 
     exit_code = EXIT_PARITY
+    # The failed conversion's ConvertResult (status "failed", with its parity report).
+    result: object = None
 
 
 # What h5py, zipfile, json and numpy raise on a damaged or hostile file. They are turned
@@ -83,6 +140,14 @@ READ_ERRORS: tuple[type[BaseException], ...] = (
 def _detail(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{exc.__class__.__name__}: {text[0][:200]}" if text else exc.__class__.__name__
+
+
+def runtime_detail(exc: BaseException, limit: int = 300) -> str:
+    """onnxruntime's message on one line, with its useful second line kept
+    ("index: 1 Got: 50 Expected: 6") and its "Please fix" advice dropped."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    kept = [line for line in lines if not line.startswith("Please fix")]
+    return f"{exc.__class__.__name__}: {'; '.join(kept)}"[:limit]
 
 
 def internal_error(exc: BaseException) -> InternalError:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import math
 
+from .defaults import DEFAULT_ATOL, DEFAULT_BIAS_SPLIT, DEFAULT_RTOL, MIN_OPSET
 from .errors import OptionError
-from .export.context import MIN_OPSET
 from .export.interface import TOKEN_DTYPES
 from .remap import BIAS_SPLITS
-
-# The parity check accepts |onnx - keras| <= atol + rtol * |keras|, as np.allclose does.
-DEFAULT_ATOL = 1e-4
-DEFAULT_RTOL = 1e-5
 
 
 def max_opset() -> int:
@@ -24,14 +20,14 @@ def max_opset() -> int:
 def check_bias_split(bias_split: object) -> None:
     if bias_split not in BIAS_SPLITS:
         raise OptionError(
-            f"--bias-split must be one of {', '.join(BIAS_SPLITS)}, not {bias_split!r:.40}"
+            f"bias_split must be one of {', '.join(BIAS_SPLITS)}, not {bias_split!r:.40}"
         )
 
 
 def check_token_dtype(token_dtype: object) -> None:
     if token_dtype not in TOKEN_DTYPES:
         raise OptionError(
-            f"--token-dtype must be one of {', '.join(TOKEN_DTYPES)}, not {token_dtype!r:.40}"
+            f"token_dtype must be one of {', '.join(TOKEN_DTYPES)}, not {token_dtype!r:.40}"
         )
 
 
@@ -41,14 +37,14 @@ def check_opset(opset: object) -> None:
         import onnx
 
         raise OptionError(
-            f"--opset must be between {MIN_OPSET} and {newest} (the newest the installed "
+            f"opset must be between {MIN_OPSET} and {newest} (the newest the installed "
             f"onnx {onnx.__version__} supports), not {opset!r:.40}"
         )
 
 
 def check_tolerance(value: object, name: str) -> float:
     """A tolerance must be a finite number > 0 (atol) or >= 0 (rtol)."""
-    allow_zero = name == "--rtol"
+    allow_zero = name == "rtol"
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -61,7 +57,7 @@ def check_tolerance(value: object, name: str) -> float:
 
 
 def check_options(
-    bias_split: object = "wb",
+    bias_split: object = DEFAULT_BIAS_SPLIT,
     opset: object = None,
     atol: object = DEFAULT_ATOL,
     rtol: object = DEFAULT_RTOL,
@@ -70,4 +66,4 @@ def check_options(
     check_bias_split(bias_split)
     if opset is not None:
         check_opset(opset)
-    return check_tolerance(atol, "--atol"), check_tolerance(rtol, "--rtol")
+    return check_tolerance(atol, "atol"), check_tolerance(rtol, "rtol")

@@ -49,7 +49,7 @@ def check_target(target: Path, input_path: str | Path | None, force: bool) -> No
     if stat.S_ISDIR(info.st_mode):
         raise OutputPathError(f"{target}: is a directory; give a file name")
     if not force:
-        raise OutputPathError(f"{target}: already exists (pass --force to overwrite)")
+        raise OutputPathError(f"{target}: already exists (pass force=True to overwrite)")
     if stat.S_ISLNK(info.st_mode):
         try:
             info = os.stat(target)
@@ -95,7 +95,7 @@ def place(temp_path: Path, final_path: Path, force: bool) -> None:
 
 def _appeared(path: Path) -> OutputPathError:
     return OutputPathError(
-        f"{path}: appeared while converting (another run?); not replaced without --force"
+        f"{path}: appeared while converting (another run?); not replaced without force=True"
     )
 
 

@@ -128,7 +128,7 @@ def random_inputs(
         if int(np.prod(shape, dtype=np.float64)) > MAX_PARITY_VALUES:
             raise InputFileError(
                 f"input {ref.layer!r} of shape {shape} is too large for the parity check "
-                "(use --no-verify, or verify with your own --inputs)"
+                "(pass verify=False, or verify with your own inputs=FILE.npz)"
             )
         dtype = config.get("dtype", "float32")
         padded = padding_pattern(shape[0], shape[1]) if len(shape) >= 2 else None

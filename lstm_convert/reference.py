@@ -7,7 +7,6 @@ onnxruntime's output against this, so it checks the remap rather than repeating 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,55 +14,9 @@ import numpy as np
 from . import reference_layouts as own
 from .errors import UnsupportedModelError
 from .model import Call, KerasModel, Layer, TensorRef, call_inputs, call_order
+from .reference_base import REFERENCES, RefContext, Value, activation_fn, reference
 
 Array = np.ndarray
-
-
-@dataclass
-class Value:
-    """A Keras tensor's value and its Keras mask (bool [batch, time]) if any."""
-
-    data: Array
-    mask: Array | None = None
-
-
-@dataclass
-class RefContext:
-    keras_major: int
-    # --state-io: initial states by (layer, label); final states are written back here.
-    initial_states: dict[tuple[str, str], Array] = field(default_factory=dict)
-    final_states: dict[tuple[str, str], Array] = field(default_factory=dict)
-
-
-def activation_fn(name: object, keras_major: int) -> Callable[[Array], Array]:
-    key = own.activation_key(name)
-    slope, offset = own.hard_sigmoid_parameters(keras_major)
-    table: dict[str, Callable[[Array], Array]] = {
-        "linear": lambda x: x,
-        "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-        "tanh": np.tanh,
-        "relu": lambda x: np.maximum(x, 0.0),
-        "softsign": lambda x: x / (1.0 + np.abs(x)),
-        "softplus": lambda x: np.logaddexp(0.0, x),
-        "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
-        "selu": lambda x: (
-            1.0507009873554805
-            * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0.0)))
-        ),
-        "hard_sigmoid": lambda x: np.clip(slope * x + offset, 0.0, 1.0),
-        "exponential": np.exp,
-        "swish": lambda x: x / (1.0 + np.exp(-x)),
-        "silu": lambda x: x / (1.0 + np.exp(-x)),
-        "softmax": _softmax,
-    }
-    if key not in table:
-        raise UnsupportedModelError(f"the reference has no activation {key!r}")
-    return table[key]
-
-
-def _softmax(x: Array) -> Array:
-    shifted = np.exp(x - x.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 # -- recurrent cells -----------------------------------------------------------------------
@@ -296,18 +249,6 @@ def stacked_cell(built: list) -> tuple:
 
 
 # -- layers --------------------------------------------------------------------------------
-
-RefFn = Callable[[RefContext, Layer, list[Value], Call], list[Value]]
-REFERENCES: dict[str, RefFn] = {}
-
-
-def reference(*class_names: str) -> Callable[[RefFn], RefFn]:
-    def register(fn: RefFn) -> RefFn:
-        for name in class_names:
-            REFERENCES[name] = fn
-        return fn
-
-    return register
 
 
 def _initial(ctx: RefContext, layer: str, labels: tuple[str, ...], prefix: str = ""):
@@ -762,5 +703,6 @@ def run_reference(
     return [np.asarray(v.data, np.float64) for v in outputs], ctx.final_states
 
 
-# The layers around recurrent ones register themselves on import.
+# The layers around recurrent ones register themselves on import (reference_layers imports
+# reference_base, never this module: no import cycle).
 from . import reference_layers  # noqa: E402, F401

@@ -2,7 +2,7 @@
 poolings, normalizations, activation layers, time-axis padding and TimeDistributed.
 
 Written from Keras's documented semantics in channels_last layout, from the Keras-layout
-arrays, sharing no code with the converters. Registered into ``reference.REFERENCES``.
+arrays, sharing no code with the converters. Registered into ``reference_base.REFERENCES``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import UnsupportedModelError
 from .model import Call, Layer
-from .reference import REFERENCES, RefContext, Value, activation_fn, reference
+from .reference_base import REFERENCES, RefContext, Value, activation_fn, reference
 
 Array = np.ndarray
 

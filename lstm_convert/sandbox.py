@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputFileError
+from .errors import InputFileError, runtime_detail
 from .forked import run_forked
 
 VERIFY_TIMEOUT = float(os.environ.get("LSTM_CONVERT_VERIFY_TIMEOUT", "60"))
@@ -59,7 +59,7 @@ def run_onnx_sandboxed(
             _cap_memory(VERIFY_MEMORY)
             return pickle.dumps(("ok", run_onnx(model_path, feeds)))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent as data
-            return pickle.dumps(("error", f"{exc.__class__.__name__}: {_first_line(exc)}"))
+            return pickle.dumps(("error", runtime_detail(exc)))
 
     payload = run_forked(
         run,
@@ -77,11 +77,6 @@ def _silence_stderr() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else ""
 
 
 def _cap_memory(extra: int) -> None:

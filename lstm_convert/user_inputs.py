@@ -76,7 +76,8 @@ def load_inputs(
 def check_user_inputs(
     path: str | Path, arrays: list[np.ndarray], names: list[str], model: KerasModel | None
 ) -> None:
-    """Refuse empty batches, non-numeric arrays and shapes the model cannot take."""
+    """Refuse empty batches, non-numeric arrays and shapes the model cannot take; cast
+    (in place in ``arrays``) a dtype the model does not take when the cast is exact."""
     for position, (name, array) in enumerate(zip(names, arrays, strict=True)):
         if array.dtype.kind not in "fiub":
             raise InputFileError(f"{path}: input {name!r} is not numeric ({array.dtype})")
@@ -84,17 +85,49 @@ def check_user_inputs(
             raise InputFileError(f"{path}: input {name!r} holds an empty batch")
         if model is None or position >= len(model.inputs):
             continue
-        declared = model.layer(model.inputs[position].layer).config.get("batch_shape") or []
+        config = model.layer(model.inputs[position].layer).config
+        wanted = input_dtype(config)
+        declared = config.get("batch_shape") or []
         fits = len(declared) == array.ndim and all(
             d is None or d == n for d, n in zip(declared[1:], array.shape[1:], strict=True)
         )
         if not fits:
             shape = ["batch" if d is None else d for d in declared]
             raise InputFileError(
-                f"{path}: input {name!r} has shape {list(array.shape)}, the model takes {shape}"
+                f"{path}: input {name!r} has shape {list(array.shape)} ({array.dtype}), "
+                f"the model takes {shape} ({wanted})"
             )
+        arrays[position] = exact_cast(path, name, array, wanted)
     if len({int(a.shape[0]) for a in arrays}) > 1:
         raise InputFileError(f"{path}: the inputs have different batch sizes")
+
+
+INPUT_DTYPES = ("float32", "float64", "int32", "int64", "bool")
+
+
+def input_dtype(config: dict) -> np.dtype:
+    """The dtype of a Keras input in the ONNX graph and the check: its declared dtype, or
+    float32 (as the random inputs of the check are made)."""
+    dtype = config.get("dtype")
+    return np.dtype(dtype if isinstance(dtype, str) and dtype in INPUT_DTYPES else "float32")
+
+
+def exact_cast(path: str | Path, name: str, array: np.ndarray, wanted: np.dtype) -> np.ndarray:
+    """``array`` as ``wanted`` if no value changes (float64 -> float32, int64 -> int32...);
+    otherwise refused, with the cast to make."""
+    if array.dtype == wanted:
+        return array
+    with np.errstate(all="ignore"):
+        cast = array.astype(wanted)
+        exact = np.array_equal(cast.astype(array.dtype), array) and (
+            wanted.kind != "b" or np.isin(array, (0, 1)).all()
+        )
+    if not exact:
+        raise InputFileError(
+            f"{path}: input {name!r} is {array.dtype} and its values change as {wanted}, the "
+            f"model's input type: cast it yourself (array.astype(np.{wanted})) if that is meant"
+        )
+    return cast
 
 
 class _BudgetedReader:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, SAMPLES
 from typer.testing import CliRunner
 
 from lstm_convert import batch
@@ -152,7 +152,7 @@ def test_existing_outputs_are_kept_without_force(models, tmp_path):
     (out / "a" / "gru.onnx").write_bytes(b"keep me")
     result = convert_many([models / "a" / "gru.keras", models / "top_lstm.h5"], out / "a")
     gru, lstm = result.results
-    assert gru.status == "failed" and "already exists" in gru.error and "--force" in gru.error
+    assert gru.status == "failed" and "already exists" in gru.error and "force=True" in gru.error
     assert (out / "a" / "gru.onnx").read_bytes() == b"keep me"
     assert lstm.status == "ok"
     again = convert_many([models / "a" / "gru.keras"], out / "a", force=True)
@@ -444,7 +444,7 @@ def test_invalid_arguments_raise_value_error(models, tmp_path):
 
 def test_importing_the_cli_stays_light():
     code = (
-        "import sys, lstm_convert.cli, lstm_convert.cli_batch, lstm_convert.batch; "
+        "import sys, lstm_convert.cli, lstm_convert.cli.batch, lstm_convert.batch; "
         "print([m for m in ('numpy', 'onnx', 'onnxruntime', 'h5py') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -493,3 +493,35 @@ def test_workers_with_a_timeout_skip_the_read_probe(tmp_path, monkeypatch):
     assert "did not finish within 1 s" in unsupervised.results[0].error
     supervised = convert_many([stuck], tmp_path / "b", jobs=1, timeout=4)
     assert supervised.results[0].error == "timed out after 4 s"
+
+
+def test_a_suffix_collision_suggests_keep_suffix_which_resolves_it(tmp_path):
+    """samples/ itself holds seed_lstm.h5 beside seed_lstm.keras (issue 16, item 4)."""
+    pair = tmp_path / "pair"
+    pair.mkdir()
+    shutil.copy(SAMPLES / "seed_lstm.h5", pair / "m.h5")
+    shutil.copy(SAMPLES / "seed_lstm.keras", pair / "m.keras")
+    result = CliRunner().invoke(app, ["batch", str(pair), "-o", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 1
+    errors = [row["error"] for row in json.loads(result.stdout)["results"]]
+    assert all("pass --keep-suffix to name them m.h5.onnx" in e for e in errors), errors
+    result = CliRunner().invoke(
+        app, ["batch", str(pair), "-o", str(tmp_path / "out"), "--keep-suffix", "--no-verify"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["m.h5.onnx", "m.keras.onnx"]
+
+
+def test_several_roots_get_one_subfolder_each(tmp_path):
+    roots = [tmp_path / "a" / "models", tmp_path / "b" / "models", tmp_path / "c"]
+    for root in roots:
+        root.mkdir(parents=True)
+        shutil.copy(SAMPLES / "seed_lstm.h5", root / "m.h5")
+    result = convert_many(roots, tmp_path / "out", verify=False)
+    assert result.ok == 3, [r.error for r in result.results]
+    outputs = sorted(
+        Path(r.output).relative_to(tmp_path / "out").as_posix() for r in result.results
+    )
+    assert outputs == ["c/m.onnx", "models-2/m.onnx", "models/m.onnx"]
+    single = convert_many([roots[0]], tmp_path / "one", verify=False)
+    assert Path(single.results[0].output) == tmp_path / "one" / "m.onnx"  # as before

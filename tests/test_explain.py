@@ -328,7 +328,7 @@ def test_layer_option_selects_one_layer():
     name = explain(path).layers[0].layer
     result = run_cli(str(path), "--layer", name, "--json")
     assert result.exit_code == 0, result.output
-    assert {layer["layer"] for layer in json.loads(result.stdout)["layers"]} == {name}
+    assert {layer["name"] for layer in json.loads(result.stdout)["layers"]} == {name}
 
 
 def test_file_without_recurrent_layers_is_refused():
@@ -468,7 +468,7 @@ def test_json_can_carry_the_snippet():
 
 def test_cli_module_imports_no_heavy_libraries():
     code = (
-        "import sys, lstm_convert.cli_explain; "
+        "import sys, lstm_convert.cli.explain; "
         "heavy = [m for m in ('numpy', 'onnx', 'h5py', 'onnxruntime') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

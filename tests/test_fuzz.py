@@ -266,7 +266,7 @@ def test_hostile_structures(case, data):
     from test_hostile_resources import big_graph
     from test_hostile_text import renamed_seed
 
-    from lstm_convert.cli import plain_convert_summary
+    from lstm_convert.render.plain import plain_convert_summary
     from lstm_convert.safe_text import visible
 
     kind, value = case

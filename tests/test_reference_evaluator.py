@@ -57,6 +57,8 @@ NON_DEFAULT_ACTIVATIONS = {
     ),
     # Keras 2.0-2.3 files: LSTM's default recurrent activation was hard_sigmoid.
     *(f"keras2old/cnn_lstm_k{version}" for version in ("208", "224", "231")),
+    # hard_sigmoid shows which Keras wrote a .weights.h5 (tf-keras here).
+    "tfkeras/weights_only_v3file_lstm",
 }
 # Graphs the evaluator fails on for reasons outside our recurrent nodes: its pooling
 # raises IndexError on these Conv1D/pooling options (onnx 1.23); onnxruntime matches.

@@ -46,7 +46,7 @@ def test_a_chaotic_model_is_called_ill_conditioned_not_wrong(tmp_path):
     assert result.exit_code == 1, result.output
     message = result.stderr.strip()
     assert "\n" not in message
-    assert "ill-conditioned on random inputs: pass representative inputs with --inputs" in message
+    assert "ill-conditioned on random inputs: pass representative inputs as --inputs" in message
     assert "differs from" not in message
     assert not out.exists()
 

@@ -2220,7 +2220,7 @@ def make_fixture(ctx: Ctx, fx: Fixture) -> dict:
     config_file = None
     if fx.kind == "weights_only":
         # save_weights writes no architecture: it travels separately as model.to_json().
-        suffix = "weights.h5" if ctx.gen == "keras3" else "h5"
+        suffix = fx.options.get("weights_suffix") or ("weights.h5" if ctx.gen == "keras3" else "h5")
         path = out_dir / f"{fx.name}.{suffix}"
         model.save_weights(str(path))
         files.append(path)
@@ -2402,6 +2402,26 @@ def register_weights_only() -> None:
                 kind="weights_only",
             )
         )
+
+    # tf-keras writes a .weights.h5 in Keras 3's layout (no version in the file): its
+    # model.to_json() says tf-keras, and hard_sigmoid (0.2x + 0.5 in Keras 2, x/6 + 0.5 in
+    # Keras 3) shows in the outputs which Keras the reader took it for (issue 16).
+    add(
+        Fixture(
+            name="weights_only_v3file_lstm",
+            family="weights_only",
+            api="sequential",
+            build=lambda c: c.chain(
+                "sequential",
+                (T, F),
+                [c.L.LSTM(5, recurrent_activation="hard_sigmoid", return_sequences=True)],
+            ),
+            inputs=floats(B, T, F),
+            options={"save_weights": True, "weights_suffix": "weights.h5"},
+            generations=("tfkeras",),
+            kind="weights_only",
+        )
+    )
 
 
 # --------------------------------------------------------------------------

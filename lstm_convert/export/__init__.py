@@ -10,8 +10,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from .. import __version__
 from ..model import KerasModel, TensorRef
+from ..version import __version__
 from . import interface, serialize
 from .builder import GraphBuilder, Tensor
 from .context import ConvertOptions, ExportContext, LayerReport, StateIO
@@ -168,7 +168,7 @@ def add_notes(ctx: ExportContext, model: KerasModel) -> None:
         names = ", ".join(map(repr, ctx.stateful_layers))
         ctx.notes.append(
             f"stateful layer(s) {names}: their states are graph inputs and outputs, "
-            "as with --state-io; feed zeros for Keras's first call"
+            "as with state_io=True; feed zeros for Keras's first call"
         )
     policy = mixed_precision_policy(model)
     if policy:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..defaults import DEFAULT_OPSET
 from ..model import TensorRef
 from ..remap import BiasSplit
 from . import interface
 from .builder import BATCH, Dim, GraphBuilder, Tensor
 from .records import RecurrentRecord
-
-DEFAULT_OPSET = 17
-MIN_OPSET = 14
 
 
 @dataclass(frozen=True)

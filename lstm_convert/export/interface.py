@@ -13,15 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..errors import InputFileError
 from ..model import KerasModel
+from ..version import __version__
 from .builder import BATCH, TIME, Dim
 
 TOKEN_DTYPES = ("int32", "int64")
-# What tokenizers (Hugging Face, tf.text, NumPy's default integer) hand over: callers feed
-# their ids without a cast.
-DEFAULT_TOKEN_DTYPE = "int64"
+# DEFAULT_TOKEN_DTYPE (defaults.py) is int64, what tokenizers (Hugging Face, tf.text,
+# NumPy's default integer) hand over: callers feed their ids without a cast.
 
 # metadata_props keys, in the order they are written. Export writes the first group;
 # ``convert`` adds the source file's (and the --config file's) name and hash, and the

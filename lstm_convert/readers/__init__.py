@@ -33,7 +33,22 @@ def sniff(path: str | os.PathLike[str]) -> str:
         return "hdf5"
     if head[:4] == ZIP_MAGIC:
         return "zip"
+    if looks_like_onnx(head) or file.suffix.lower() == ".onnx":
+        raise InputFileError(
+            f"{file}: is an ONNX model, not a Keras file; the Keras file comes first "
+            "(convert MODEL.keras, verify MODEL.keras MODEL.onnx)"
+        )
     raise InputFileError(f"{file}: is neither HDF5 nor a .keras zip archive")
+
+
+# An ONNX ModelProto opens with ir_version (field 1, a small varint), then another field
+# of ModelProto: producer_name, producer_version, domain, model_version, doc_string,
+# graph or opset_import.
+ONNX_SECOND_FIELDS = frozenset(b"\x12\x1a\x22\x28\x32\x3a\x42")
+
+
+def looks_like_onnx(head: bytes) -> bool:
+    return len(head) >= 3 and head[0] == 0x08 and head[1] < 0x80 and head[2] in ONNX_SECOND_FIELDS
 
 
 MAX_CONFIG_FILE_BYTES = 32 * 1024 * 1024
@@ -85,9 +100,9 @@ def read_model(
         if config_path is not None:
             if weights_only_kind(h5file) is None:
                 raise InputFileError(
-                    f"{text_path}: --config is only for weights-only files; this file "
-                    "already holds its architecture"
+                    f"{text_path}: a separate config (config_path=FILE) is only for "
+                    "weights-only files; this file already holds its architecture"
                 )
             return read_weights_only(h5file, text_path, read_config_file(config_path), budget)
-        require_full_model(h5file)
+        require_full_model(h5file, text_path)
         return read_legacy_h5(h5file, text_path, budget)

@@ -52,14 +52,28 @@ def read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
         raise InputFileError(f".keras member {name} cannot be read: {exc}") from None
 
 
+def refuse_other_zips(archive: zipfile.ZipFile, path: str) -> None:
+    """A zip without config.json is not a .keras model: say what it is, if we know."""
+    names = archive.namelist()
+    if CONFIG_MEMBER in names:
+        return
+    if names and all(name.endswith(".npy") for name in names):
+        raise InputFileError(
+            f"{path}: is a NumPy .npz archive of arrays, not a Keras model "
+            "(inputs for the check go in inputs=FILE.npz)"
+        )
+    raise InputFileError(f"{path}: is a zip archive without config.json, not a .keras model")
+
+
 def read_keras_zip(
     data: io.BufferedIOBase | str, path: str, archive_size: int, metadata_only: bool = False
 ) -> KerasModel:
     try:
         archive = zipfile.ZipFile(data)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputFileError(f"not a readable .keras zip: {exc}") from None
+        raise InputFileError(f"{path}: not a readable .keras zip: {exc}") from None
     with archive:
+        refuse_other_zips(archive, path)
         config = load_json(read_member(archive, CONFIG_MEMBER, MAX_CONFIG_BYTES), CONFIG_MEMBER)
         version = "3"
         if METADATA_MEMBER in archive.namelist():

@@ -103,25 +103,30 @@ def read_weights_only(
         return model
     from .keras_zip import read_model_weights
 
-    source = SourceInfo(path=path, format="keras3-weights+config", keras_version="3")
+    # tf-keras writes .weights.h5 in this layout too, with no version in the file; its
+    # model.to_json() names the writer (Keras 3's names none).
+    version = "3"
+    if isinstance(model_config, dict) and isinstance(model_config.get("keras_version"), str):
+        version = model_config["keras_version"]
+    source = SourceInfo(path=path, format="keras3-weights+config", keras_version=version)
     model = parse_model_config(model_config, source)
     root = h5file["layers"] if "layers" in h5file else h5file["_layer_checkpoint_dependencies"]
     read_model_weights(root, model, budget)
     return model
 
 
-def require_full_model(h5file: Any) -> None:
+def require_full_model(h5file: Any, path: str) -> None:
     if "model_config" in h5file.attrs:
         return
     kind = weights_only_kind(h5file)
     if kind == "keras2":
         raise InputFileError(
-            "HDF5 file holds weights only (save_weights), no architecture: "
-            "pass the model's JSON config with --config config.json"
+            f"{path}: HDF5 file holds weights only (save_weights), no architecture: "
+            "pass the model's JSON config as config_path=config.json"
         )
     if kind == "keras3":
         raise InputFileError(
-            "file is a Keras 3 .weights.h5 (weights only), no architecture: "
-            "pass the model's config.json with --config config.json"
+            f"{path}: a .weights.h5 file (weights only), no architecture: "
+            "pass the model's config.json as config_path=config.json"
         )
-    raise InputFileError("HDF5 file is not a Keras model (no model_config attribute)")
+    raise InputFileError(f"{path}: HDF5 file is not a Keras model (no model_config attribute)")

@@ -13,6 +13,7 @@ from rich.text import Text
 from ..api import ConvertResult, InspectResult
 from ..parity import ParityReport
 from ..safe_text import plain, visible
+from .plain import summarize_ops
 
 
 def print_parity(report: ParityReport, console: Console | None = None) -> None:
@@ -43,12 +44,11 @@ def print_parity(report: ParityReport, console: Console | None = None) -> None:
 def print_convert_result(result: ConvertResult, console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title=plain(f"{result.input} ({result.format}, Keras {result.keras_version})"))
-    table.add_column("Keras layer")
-    table.add_column("class")
-    table.add_column("ONNX nodes")
+    for column in ("Keras layer", "class", "ONNX nodes"):
+        table.add_column(column, overflow="fold")
     for layer in result.layers:
         table.add_row(
-            plain(layer.name), plain(layer.class_name), plain(", ".join(layer.onnx_ops) or "-")
+            plain(layer.name), plain(layer.class_name), plain(summarize_ops(layer.onnx_ops))
         )
     console.print(table)
     if result.parity is not None:
@@ -68,14 +68,14 @@ def print_inspect(result: InspectResult, console: Console | None = None) -> None
         f"{result.model_class} {result.model_name!r}"
     )
     table = Table(title=plain(title))
-    table.add_column("layer")
-    table.add_column("class")
-    table.add_column("weights")
-    table.add_column("options")
+    # Narrow terminals: every value wraps (fold), none is cut with an ellipsis.
+    for column in ("layer", "class", "weights", "options"):
+        table.add_column(column, overflow="fold")
     for layer in result.layers:
-        shapes = ", ".join("x".join(str(d) for d in shape) for shape in layer.weights)
-        options = ", ".join(f"{k}={v}" for k, v in layer.options.items() if k != "weights")
-        table.add_row(
-            plain(layer.name), plain(layer.class_name), plain(shapes or "-"), plain(options)
+        shapes = "\n".join("x".join(str(d) for d in shape) for shape in layer.weights)
+        # One option a line: a narrow column wraps between options, not inside one.
+        options = Text("\n").join(
+            plain(f"{k}={v}") for k, v in layer.options.items() if k != "weights"
         )
+        table.add_row(plain(layer.name), plain(layer.class_name), Text(shapes or "-"), options)
     console.print(table)

@@ -1,4 +1,4 @@
-"""The `explain` command (registered on the main typer app)."""
+"""``lstm-convert explain`` (registered in :mod:`lstm_convert.cli` with HELP as its help)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from .cli import BiasSplitChoice, DebugOption, JsonOption, _print_json, app, reported_errors
-from .safe_text import visible
+from ..safe_text import visible
+from .app import BiasSplitChoice, ConfigOption, DebugOption, JsonOption, reported_errors
 
 HELP = (
     "Show where each Keras gate, kernel column and bias value goes in ONNX, and why.\n\n"
@@ -20,9 +20,10 @@ HELP = (
 )
 
 
-@app.command("explain", help=HELP)
 def explain(
-    model: Annotated[Path, typer.Argument(help="Keras file: .h5 (Keras 1/2/3) or .keras zip.")],
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="Keras file: .h5 (Keras 1/2/3) or .keras zip.")
+    ],
     layer: Annotated[
         str | None,
         typer.Option("--layer", help="Explain only this recurrent layer (default: all of them)."),
@@ -60,34 +61,40 @@ def explain(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite existing --export-svg/--export-html files.")
     ] = False,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
     """The `explain` command; its help text is HELP."""
     with reported_errors(debug):
-        from .api import explain as explain_file
+        from ..api import explain as api_explain
+        from ..render.progress import PhaseStatus, wanted
 
-        result = explain_file(
-            model,
-            layer=layer,
-            bias_split=bias_split.value,
-            numpy=numpy,
-            export_svg=export_svg,
-            export_html=export_html,
-            width=width,
-            force=force,
-        )
+        with PhaseStatus(("explaining",), wanted(as_json)) as phase:
+            if phase is not None:
+                phase("explaining")
+            result = api_explain(
+                model,
+                layer=layer,
+                bias_split=bias_split.value,
+                numpy=numpy,
+                export_svg=export_svg,
+                export_html=export_html,
+                width=width,
+                force=force,
+                config_path=config,
+            )
         if as_json:
-            data = result.to_dict()
-            if result.numpy is None:
-                del data["numpy"]
-            _print_json(data)
+            from ..render.documents import explain_document
+            from ..render.plain import print_json
+
+            print_json(explain_document(result))
         elif result.numpy is not None:
             sys.stdout.write(result.numpy)
         else:
             from rich.console import Console
 
-            from .render.explain import print_explain
+            from ..render.explain import print_explain
 
             print_explain(result, Console(width=width) if width else Console())
         for path, kind in ((export_svg, "svg"), (export_html, "html")):
