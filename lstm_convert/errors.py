@@ -49,14 +49,14 @@ CLI_FLAGS = {
     "opset": "--opset",
     "atol": "--atol",
     "rtol": "--rtol",
-    "layer": "--layer",
     "token_dtype": "--token-dtype",
     "keep_suffix": "--keep-suffix",
     "pattern": "--pattern",
 }
 _NAMES = "|".join(CLI_FLAGS)
-# "force=True", "verify=False", "config_path=FILE", or a keyword about to be judged ("opset must")
-_KEYWORD = re.compile(rf"(?<![\w-])({_NAMES})(?:=(True|False)?(\w)?| (?=must be))")
+# "force=True", "verify=False", "config_path=FILE", or a keyword about to be judged ("opset
+# must be"); a bare "name=" (no value) is left as written.
+_KEYWORD = re.compile(rf"(?<![\w-])({_NAMES})(=True|=False|=(?=[\w./~])| (?=must be))")
 
 
 def cli_wording(message: str) -> str:
@@ -65,12 +65,10 @@ def cli_wording(message: str) -> str:
     ``opset must be`` ``--opset must be``."""
 
     def flag(match: re.Match[str]) -> str:
-        name, value, next_char = match.groups()
-        if value == "False":
+        name, form = match.groups()
+        if form == "=False":
             return "--no-" + CLI_FLAGS[name][2:]
-        if value == "True":
-            return CLI_FLAGS[name]
-        return CLI_FLAGS[name] + " " + (next_char or "")
+        return CLI_FLAGS[name] + ("" if form == "=True" else " ")
 
     return _KEYWORD.sub(flag, message)
 
