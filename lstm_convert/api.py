@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .defaults import DEFAULT_ATOL, DEFAULT_BIAS_SPLIT, DEFAULT_OPSET, DEFAULT_RTOL
+from .defaults import (
+    DEFAULT_ATOL,
+    DEFAULT_BIAS_SPLIT,
+    DEFAULT_OPSET,
+    DEFAULT_RTOL,
+    DEFAULT_TOKEN_DTYPE,
+)
 from .errors import (
     ConvertError,
     InputFileError,
@@ -25,7 +31,6 @@ from .errors import (
 from .export import ExportResult, export_model
 from .export.context import ConvertOptions, LayerReport
 from .export.interface import (
-    DEFAULT_TOKEN_DTYPE,
     add_metadata,
     declared_dtypes,
     feeds_as_declared,

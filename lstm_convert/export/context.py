@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..defaults import DEFAULT_OPSET
+from ..defaults import DEFAULT_OPSET, DEFAULT_TOKEN_DTYPE
 from ..model import TensorRef
 from ..remap import BiasSplit
 from . import interface
@@ -20,7 +20,7 @@ class ConvertOptions:
     # Expose every recurrent layer's initial/final states as graph inputs/outputs.
     state_io: bool = False
     # The ONNX dtype of integer inputs (token ids): see export/interface.py.
-    token_dtype: str = interface.DEFAULT_TOKEN_DTYPE
+    token_dtype: str = DEFAULT_TOKEN_DTYPE
 
 
 @dataclass
