@@ -74,8 +74,10 @@ def models(tmp_path: Path) -> Path:
     return root
 
 
-def run_cli(*args: str):
-    result = CliRunner().invoke(app, ["batch", *map(str, args)])
+def run_cli(*args: str, columns: int = 250):
+    """The batch command in-process; a piped table is as wide as COLUMNS, fixed here so a
+    long temporary path is never wrapped whatever the caller's terminal."""
+    result = CliRunner().invoke(app, ["batch", *map(str, args)], env={"COLUMNS": str(columns)})
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
