@@ -64,11 +64,13 @@ def shuffled_reps(names: list[str], reps: int) -> list[str]:
     return sequence
 
 
-def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+def run_process(
+    cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, int, float]:
     """Wall seconds, peak RSS (bytes) and CPU seconds (user + system) of one fresh child."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, env=env)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -80,7 +82,8 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[floa
 
 
 def with_path(checkout: Path) -> dict[str, str]:
-    """The environment with ``checkout``'s package first on ``PYTHONPATH``."""
+    """The environment with ``checkout``'s package first on ``PYTHONPATH`` (the child
+    also runs in ``checkout``: ``python -m`` puts its working directory first)."""
     return {**os.environ, "PYTHONPATH": str(checkout)}
 
 
@@ -95,17 +98,18 @@ def process_runs(
         "no_verify": [*convert, "--no-verify"],
         "verify": convert,
     }
-    envs = {name: with_path(HERE.parent) for name in commands}
+    checkouts = {name: HERE.parent for name in commands}
     if baseline is not None:
         commands |= {"no_verify_base": commands["no_verify"], "verify_base": convert}
-        envs |= {"no_verify_base": with_path(baseline), "verify_base": with_path(baseline)}
+        baseline = baseline.resolve()
+        checkouts |= {"no_verify_base": baseline, "verify_base": baseline}
     for name, cmd in commands.items():  # warm the page cache and .pyc files
-        run_process(cmd, envs[name])
+        run_process(cmd, with_path(checkouts[name]), checkouts[name])
     results: dict[str, dict[str, list[float]]] = {
         k: {"s": [], "rss": [], "cpu": []} for k in commands
     }
     for name in shuffled_reps(list(commands), reps):
-        seconds, rss, cpu = run_process(commands[name], envs[name])
+        seconds, rss, cpu = run_process(commands[name], with_path(checkouts[name]), checkouts[name])
         results[name]["s"].append(seconds)
         results[name]["rss"].append(rss)
         results[name]["cpu"].append(cpu)
