@@ -1,7 +1,7 @@
 """Issue 8, conversion: lstm-convert against the I/O floor, measured in one run.
 
     python benchmarks/bench_convert.py [--reps 15] [--skip-tf2onnx] [--markdown]
-        [--model lstm2x768 | lstm2x2048] [--inproc-reps 15 (0: skip)]
+        [--model lstm2x768 | lstm2x2048] [--inproc-reps 15 (0: skip)] [--baseline DIR]
 
 The model is a tf-keras .h5 with two LSTM(768) layers over 512 features (8.7 M
 parameters, 35 MB), or with ``--model lstm2x2048`` two LSTM(2048) over 1024 features
