@@ -1,7 +1,7 @@
 """Issue 8, conversion: lstm-convert against the I/O floor, measured in one run.
 
     python benchmarks/bench_convert.py [--reps 15] [--skip-tf2onnx] [--markdown]
-        [--model lstm2x768 | lstm2x2048] [--inproc-reps 15 (0: skip)]
+        [--model lstm2x768 | lstm2x2048] [--inproc-reps 15 (0: skip)] [--baseline DIR]
 
 The model is a tf-keras .h5 with two LSTM(768) layers over 512 features (8.7 M
 parameters, 35 MB), or with ``--model lstm2x2048`` two LSTM(2048) over 1024 features
@@ -18,6 +18,9 @@ fresh random order; a ratio is the median over reps of the per-rep ratio):
   ``io_floor.copy_weights()``; and what the parity check adds against one onnxruntime
   session (create + run on the parity inputs) plus one NumPy reference pass.
 * For context: tf2onnx's CLI on the same file, when the Keras venv has tf2onnx.
+* With ``--baseline DIR`` (another checkout, e.g. ``main``'s worktree): both CLI runs
+  again with that checkout's package first on ``PYTHONPATH``, shuffled into the same
+  reps, and this checkout's times against them (before/after in one run).
 """
 
 from __future__ import annotations
@@ -61,11 +64,13 @@ def shuffled_reps(names: list[str], reps: int) -> list[str]:
     return sequence
 
 
-def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+def run_process(
+    cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, int, float]:
     """Wall seconds, peak RSS (bytes) and CPU seconds (user + system) of one fresh child."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, env=env)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -76,22 +81,35 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> tuple[floa
     return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime  # RSS in KiB
 
 
-def process_runs(model: Path, work: Path, reps: int) -> dict[str, dict[str, list[float]]]:
+def with_path(checkout: Path) -> dict[str, str]:
+    """The environment with ``checkout``'s package first on ``PYTHONPATH`` (the child
+    also runs in ``checkout``: ``python -m`` puts its working directory first)."""
+    return {**os.environ, "PYTHONPATH": str(checkout)}
+
+
+def process_runs(
+    model: Path, work: Path, reps: int, baseline: Path | None = None
+) -> dict[str, dict[str, list[float]]]:
     py = sys.executable
     out = str(work / "out.onnx")
+    convert = [py, "-m", "lstm_convert", "convert", str(model), "-o", out, "--force"]
     commands = {
         "floor": [py, str(HERE / "io_floor.py"), str(model), str(work / "floor.bin")],
-        "no_verify": [py, "-m", "lstm_convert", "convert", str(model), "-o", out]
-        + ["--force", "--no-verify"],
-        "verify": [py, "-m", "lstm_convert", "convert", str(model), "-o", out, "--force"],
+        "no_verify": [*convert, "--no-verify"],
+        "verify": convert,
     }
-    for cmd in commands.values():  # warm the page cache and .pyc files
-        run_process(cmd)
+    checkouts = {name: HERE.parent for name in commands}
+    if baseline is not None:
+        commands |= {"no_verify_base": commands["no_verify"], "verify_base": convert}
+        baseline = baseline.resolve()
+        checkouts |= {"no_verify_base": baseline, "verify_base": baseline}
+    for name, cmd in commands.items():  # warm the page cache and .pyc files
+        run_process(cmd, with_path(checkouts[name]), checkouts[name])
     results: dict[str, dict[str, list[float]]] = {
         k: {"s": [], "rss": [], "cpu": []} for k in commands
     }
     for name in shuffled_reps(list(commands), reps):
-        seconds, rss, cpu = run_process(commands[name])
+        seconds, rss, cpu = run_process(commands[name], with_path(checkouts[name]), checkouts[name])
         results[name]["s"].append(seconds)
         results[name]["rss"].append(rss)
         results[name]["cpu"].append(cpu)
@@ -242,6 +260,9 @@ def main() -> int:
     parser.add_argument("--skip-tf2onnx", action="store_true")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--model", choices=sorted(MODELS), default="lstm2x768")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout to time the CLI runs against"
+    )
     args = parser.parse_args()
     description, limit_verify = MODELS[args.model]
 
@@ -254,7 +275,7 @@ def main() -> int:
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     with tempfile.TemporaryDirectory(dir=_models.CACHE) as tmp:
         work = Path(tmp)
-        procs = process_runs(model, work, args.reps)
+        procs = process_runs(model, work, args.reps, args.baseline)
         inproc = in_process_runs(model, work, args.inproc_reps) if args.inproc_reps else {}
         tf2onnx = None if args.skip_tf2onnx else tf2onnx_run(model, work)
 
@@ -298,6 +319,14 @@ def main() -> int:
         pair(procs["verify"]["rss"], procs["floor"]["rss"]),
         None,
     )
+    if args.baseline is not None:
+        for name in ("no_verify", "verify"):
+            for unit, key in (("wall", "s"), ("peak RSS", "rss")):
+                add(
+                    f"CLI {name.replace('_', '-')}: this checkout / --baseline ({unit})",
+                    pair(procs[name][key], procs[f"{name}_base"][key]),
+                    None,
+                )
     if inproc:
         add_in_process(add, pair, inproc, limit_verify)
     if isinstance(tf2onnx, tuple):
@@ -310,6 +339,11 @@ def main() -> int:
         ("CLI --no-verify", med(procs["no_verify"]["s"]), med(procs["no_verify"]["rss"])),
         ("CLI with parity check", med(procs["verify"]["s"]), med(procs["verify"]["rss"])),
     ]
+    if args.baseline is not None:
+        for name in ("no_verify", "verify"):
+            runs = procs[f"{name}_base"]
+            label = f"baseline {name.replace('_', '-')}"
+            absolute.append((label, med(runs["s"]), med(runs["rss"])))
     if isinstance(tf2onnx, tuple):
         absolute.append(("tf2onnx CLI (1 run)", tf2onnx[0], tf2onnx[1]))
     inproc_abs = [(k, med(v)) for k, v in inproc.items()]

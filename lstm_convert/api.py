@@ -224,8 +224,10 @@ def release_weights(model: KerasModel) -> None:
         layer.weights = []
 
 
-def build_onnx(model: KerasModel, options: ConvertOptions) -> ExportResult:
-    return export_model(model, options)
+def build_onnx(
+    model: KerasModel, options: ConvertOptions, release_weights: bool = False
+) -> ExportResult:
+    return export_model(model, options, release_weights)
 
 
 @with_threads
@@ -363,7 +365,9 @@ def _convert(
     model = load(input_path, job.allow_nonfinite, job.config_path)
     job.phase("building")
     options = ConvertOptions(bias_split, opset, state_io, token_dtype)  # type: ignore[arg-type]
-    exported = build_onnx(model, options)
+    # The export spends the model's weights as it goes (their memory holds the ONNX
+    # arrays); the check reads the file again for its reference.
+    exported = build_onnx(model, options, release_weights=True)
     add_metadata(exported.skeleton, source_metadata(input_path, job.config_path))
     result = ConvertResult(
         input=str(input_path),
@@ -435,8 +439,9 @@ class ParityCheck:
     def check(self, staged: Path) -> None:
         job, user, result = self.job, self.user, self.result
         job.phase("checking")
+        keras = load(job.input_path, job.allow_nonfinite, job.config_path)
         case = reference_case(
-            self.model,
+            keras,
             self.input_names,
             self.states,
             user.inputs if user else None,
@@ -447,7 +452,7 @@ class ParityCheck:
         case.feeds = feeds_as_declared(case.feeds, self.declared)
         # The reference is done: free the Keras arrays before onnxruntime loads its
         # own copy of the weights (peak memory is the larger of the two phases).
-        release_weights(self.model)
+        release_weights(keras)
         report = compare_onnx(case, str(staged), self.output_names, job.atol, job.rtol)
         result.parity = report
         result.max_abs_error = report.max_abs_error

@@ -23,9 +23,11 @@ def expected_fused_nodes(model, masked: bool) -> int:
     """One node per recurrent layer. The exceptions, one fused node per direction: a
     Bidirectional whose explicit backward layer has other units cannot share ONNX's
     single hidden_size, and a masked Bidirectional packs each direction's valid steps
-    to the front of its own node (no sequence_lens: see mask_pack.py)."""
+    to the front of its own node (no sequence_lens: see mask_pack.py). A layer called
+    several times (model_shared_lstm) has that many nodes per call."""
     return sum(
-        fused_nodes_of(layer.class_name, layer.config, masked) for layer in model.iter_layers()
+        fused_nodes_of(layer.class_name, layer.config, masked) * max(1, len(layer.calls))
+        for layer in model.iter_layers()
     )
 
 

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from lstm_convert.families import GRU, LSTM, SIMPLE_RNN
-from lstm_convert.remap import gate_index, remap_layer, split_bias
+from lstm_convert.remap import (
+    TRANSPOSE_TILE,
+    gate_index,
+    remap_kernel,
+    remap_layer,
+    split_bias,
+)
 
 
 def remap_lstm(kernel, recurrent, bias, split="wb"):
@@ -55,6 +61,26 @@ def test_two_units_two_features_layout():
     expected_rows = [(g, k) for g in (0, 3, 1, 2) for k in range(units)]
     for row, (g, k) in enumerate(expected_rows):
         assert w[row].tolist() == [10 * g + k, 100 + 10 * g + k]
+
+
+@pytest.mark.parametrize(
+    "inputs, units, perm",
+    [
+        (1, 3, (0, 3, 1, 2)),
+        (TRANSPOSE_TILE, TRANSPOSE_TILE, (0,)),
+        (TRANSPOSE_TILE + 1, 2 * TRANSPOSE_TILE - 1, (0, 1, 2)),
+        (513, 300, (0, 3, 1, 2)),
+    ],
+)
+def test_tiled_kernel_remap_is_the_gate_index_of_the_transpose(inputs, units, perm):
+    # Sizes on, below and past the tile edges: every element lands where the one-line
+    # definition puts it (row k of ONNX gate j is Keras column perm[j]*units + k).
+    kernel = np.arange(inputs * len(perm) * units, dtype=np.float64).reshape(inputs, -1)
+    original = kernel.copy()
+    w = remap_kernel(kernel, perm, units)
+    assert w.dtype == np.float32 and w.flags.c_contiguous
+    np.testing.assert_array_equal(w, kernel.T[gate_index(perm, units)].astype(np.float32))
+    np.testing.assert_array_equal(kernel, original)  # a pure function
 
 
 @pytest.mark.parametrize(

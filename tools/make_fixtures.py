@@ -875,6 +875,25 @@ def register_models() -> None:
         {"layers": ["Bidirectional(GRU)", "Bidirectional(GRU)", "Dense", "Dense"]},
     )
 
+    def shared_lstm(c):
+        """A Siamese encoder: one LSTM layer called on two inputs, then a Dense."""
+        left, right = c.Input((T, F), name="left"), c.Input((T, F), name="right")
+        encoder = c.L.LSTM(5, name="shared_lstm")
+        merged = c.L.Concatenate()([encoder(left), encoder(right)])
+        return c.K.Model([left, right], c.L.Dense(3)(merged))
+
+    add(
+        Fixture(
+            "model_shared_lstm",
+            "model",
+            "functional",
+            shared_lstm,
+            concat_inputs(floats(B, T, F), floats(B, T, F)),
+            {"inputs": 2, "layers": ["LSTM (called twice)", "Concatenate", "Dense"]},
+            notes="One LSTM layer called on two inputs: both calls use its weights.",
+        )
+    )
+
 
 # --------------------------------------------------------------------------
 # Phase 2: masking

@@ -207,7 +207,13 @@ def add_outputs(ctx: ExportContext, model: KerasModel, outputs: list[Tensor]) ->
         builder.add_output(state.output_name, "float32", dims, doc)
 
 
-def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
+def export_model(
+    model: KerasModel, options: ConvertOptions, release_weights: bool = False
+) -> ExportResult:
+    """``model`` as ONNX. ``release_weights`` empties each layer's ``weights`` once its
+    converter has made the ONNX arrays (the model is spent): the next layer's arrays then
+    reuse that memory instead of fresh pages, and peak memory is about one weights' size
+    plus the largest layer instead of two weights' sizes."""
     # The layers import this package's builder and context: importing them at first use
     # keeps either package importable first.
     from ..layers.graph import run_graph
@@ -218,7 +224,7 @@ def export_model(model: KerasModel, options: ConvertOptions) -> ExportResult:
     check_token_dtype(options.token_dtype)
     builder = GraphBuilder(opset=options.opset)
     ctx = ExportContext(builder, options, model.source.keras_major, interface.model_batch(model))
-    outputs = run_graph(ctx, model, input_tensors(ctx, model))
+    outputs = run_graph(ctx, model, input_tensors(ctx, model), release_weights)
     if output_dtype(model) == "float64":
         outputs = as_float64(builder, outputs)
     add_notes(ctx, model)

@@ -15,12 +15,19 @@ from .ops import as_bool
 from .registry import get_converter
 
 
-def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> list[Tensor]:
+def run_graph(
+    ctx: ExportContext, model: KerasModel, inputs: list[Tensor], release: bool = False
+) -> list[Tensor]:
     """Convert every call of ``model`` given tensors for its inputs; return its outputs.
+
+    With ``release``, each layer drops its Keras weights after its last call, so the
+    next layer's ONNX arrays reuse their memory (see ``export_model``).
 
     Each layer call is recorded in ``ctx.reports`` with the names of the nodes it added."""
     values: dict[TensorRef, Tensor] = dict(zip(model.inputs, inputs, strict=True))
-    for layer, index in call_order(model):
+    order = call_order(model)
+    last_call = {layer.name: step for step, (layer, _) in enumerate(order)}
+    for step, (layer, index) in enumerate(order):
         call = layer.calls[index]
         try:
             args = [values[ref] for ref in call_inputs(call)]
@@ -45,6 +52,8 @@ def run_graph(ctx: ExportContext, model: KerasModel, inputs: list[Tensor]) -> li
             values[TensorRef(layer.name, index, position)] = tensor
         if len(outputs) > 1:
             record_roles(ctx, layer.name, index, outputs)
+        if release and last_call[layer.name] == step:
+            layer.weights = []
     try:
         return [values[ref] for ref in model.outputs]
     except KeyError as missing:

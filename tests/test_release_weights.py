@@ -1,0 +1,32 @@
+"""convert's export spends the Keras weights layer by layer (issue 17): same bytes, and a
+layer called twice keeps its weights until its last call."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES
+
+from lstm_convert.api import load
+from lstm_convert.export import ConvertOptions, export_model
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["tfkeras/lstm_basic.h5", "keras3/model_shared_lstm.keras", "tfkeras/model_bigru_stack.h5"],
+)
+def test_releasing_the_weights_changes_no_byte_and_empties_every_layer(name):
+    kept = export_model(load(FIXTURES / name), ConvertOptions())
+    model = load(FIXTURES / name)
+    spent = export_model(model, ConvertOptions(), release_weights=True)
+    assert [n for n, _ in spent.initializers] == [n for n, _ in kept.initializers]
+    for (_, ours), (_, theirs) in zip(spent.initializers, kept.initializers, strict=True):
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        assert ours.tobytes() == theirs.tobytes()
+    assert spent.skeleton.SerializeToString() == kept.skeleton.SerializeToString()
+    assert not any(layer.weights for layer in model.layers)
+
+
+def test_without_release_the_model_keeps_its_weights():
+    model = load(FIXTURES / "tfkeras" / "lstm_basic.h5")
+    export_model(model, ConvertOptions())
+    assert all(layer.weights for layer in model.layers if layer.class_name == "LSTM")
