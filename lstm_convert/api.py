@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -343,6 +344,15 @@ class ConvertJob:
     inputs: str | Path | None
     # Told the name of each phase as it starts: reading, building, writing, checking.
     phase: Callable[[str], None] = _no_phase
+    # The input (and config) files as they were when first read: the check reads them
+    # again, and refuses to vouch for a file that changed in between.
+    sources: tuple[tuple[int, ...], ...] = ()
+
+
+def source_identity(job: ConvertJob) -> tuple[tuple[int, ...], ...]:
+    """Device, inode, size and modification time of the job's input and config files."""
+    stats = [os.stat(p) for p in (job.input_path, job.config_path) if p is not None]
+    return tuple((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) for st in stats)
 
 
 def _convert(
@@ -362,6 +372,7 @@ def _convert(
     sniff(input_path)  # an ONNX file given as the model is named as such, not overwritten
     check_output_path(input_path, output, force)
     job.phase("reading")
+    job.sources = source_identity(job)
     model = load(input_path, job.allow_nonfinite, job.config_path)
     job.phase("building")
     options = ConvertOptions(bias_split, opset, state_io, token_dtype)  # type: ignore[arg-type]
@@ -440,6 +451,11 @@ class ParityCheck:
         job, user, result = self.job, self.user, self.result
         job.phase("checking")
         keras = load(job.input_path, job.allow_nonfinite, job.config_path)
+        if source_identity(job) != job.sources:
+            raise InputFileError(
+                f"{visible(job.input_path)} changed while it was being converted; "
+                "nothing was written (run again once it stays put)"
+            )
         case = reference_case(
             keras,
             self.input_names,

@@ -30,3 +30,35 @@ def test_without_release_the_model_keeps_its_weights():
     model = load(FIXTURES / "tfkeras" / "lstm_basic.h5")
     export_model(model, ConvertOptions())
     assert all(layer.weights for layer in model.layers if layer.class_name == "LSTM")
+
+
+def test_a_file_that_changes_before_the_check_rereads_it_is_refused(tmp_path, monkeypatch):
+    """The check reads the Keras file a second time for its reference; if the file is not
+    the one converted any more, nothing is vouched for and nothing is written."""
+    import os
+    import shutil
+
+    from lstm_convert import api
+    from lstm_convert.errors import InputFileError
+
+    source = tmp_path / "m.h5"
+    shutil.copyfile(FIXTURES / "tfkeras" / "lstm_basic.h5", source)
+    calls = []
+    original = api.load
+
+    def load_then_touch(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:  # the check's read: the file was replaced meanwhile
+            stat = os.stat(source)
+            os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(api, "load", load_then_touch)
+    out = tmp_path / "m.onnx"
+    with pytest.raises(InputFileError, match="changed while it was being converted"):
+        api.convert(source, out)
+    assert len(calls) == 2 and not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]
+    calls.clear()
+    monkeypatch.setattr(api, "load", original)
+    assert api.convert(source, out).status == "ok"  # unchanged since: converted and checked
