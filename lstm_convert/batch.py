@@ -153,31 +153,45 @@ def convert_many(
     directory, :class:`ValueError` (:class:`~lstm_convert.errors.OptionError`) for invalid
     values and :class:`TypeError` for an unknown option.
     """
-    from .api import check_file_options
-
     jobs = default_jobs() if jobs is None else jobs
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, not {jobs!r}")
     budget = worker_budget(jobs, check_threads(threads))
     if timeout is not None and (math.isnan(timeout) or timeout < 0):
         raise ValueError(f"timeout must be positive (or None / 0 for no limit), not {timeout!r}")
-    options = check_file_options(options)
-    patterns = _patterns(pattern)
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    out = _prepare_out_dir(Path(out_dir))
-    plan = plan_outputs([Path(p) for p in paths], out, patterns, keep_suffix)
-
-    pool = _Pool(jobs, timeout or None, options, fail_fast, budget)
-    if not (fail_fast and any(item.error for item in plan)):  # else nothing will run
-        pool.prestart(sum(1 for item in plan if item.error is None))
+    pool = _Pool(jobs, timeout or None, {}, fail_fast, budget)
+    # The fork server imports the converter while this process does the same below and
+    # looks for the files: on two cores, the two start-ups overlap.
+    pool.launcher.warm()
     try:
+        plan = _plan(paths, out_dir, pattern, keep_suffix, pool, options)
+        if not (fail_fast and any(item.error for item in plan)):  # else nothing will run
+            pool.prestart(sum(1 for item in plan if item.error is None))
         result = _run_plan(plan, pool, progress, fail_fast)
     except BaseException:  # Ctrl-C, SIGTERM (the CLI raises SystemExit), a failing callback
         pool.close(kill=True)
         raise
     pool.close()
     return result
+
+
+def _plan(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    pattern: str | Sequence[str] | None,
+    keep_suffix: bool,
+    pool: _Pool,
+    options: dict[str, Any],
+) -> list[_Planned]:
+    """Check the per-file options (into ``pool``) and pair every input with its output."""
+    from .api import check_file_options
+
+    pool.options = check_file_options(options)
+    patterns = _patterns(pattern)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out = _prepare_out_dir(Path(out_dir))
+    return plan_outputs([Path(p) for p in paths], out, patterns, keep_suffix)
 
 
 def _run_plan(
@@ -432,6 +446,9 @@ class _Channel:
 class _Launcher:
     """Starts workers for one pool."""
 
+    def warm(self) -> None:
+        """Get ready to start workers, in the background (nothing to do by default)."""
+
     def start(self) -> _Channel:
         raise NotImplementedError
 
@@ -537,9 +554,13 @@ class _ForkServer(_Launcher):
                 self.gone = True
             self.changed.notify_all()
 
-    def start(self) -> _Channel:
+    def warm(self) -> None:
+        """Boot the server (it imports the converter while the caller goes on)."""
         if self.process is None or self.process.poll() is not None:
             self._boot()
+
+    def start(self) -> _Channel:
+        self.warm()
         assert self.control is not None
         ours, theirs = socket.socketpair()
         with theirs, contextlib.suppress(OSError):  # a dead server: the worker reads EOF
