@@ -30,7 +30,7 @@ from .errors import (
     runtime_detail,
 )
 from .export import ExportResult, export_model
-from .export.context import ConvertOptions, LayerReport
+from .export.context import ConvertOptions
 from .export.interface import (
     add_metadata,
     declared_dtypes,
@@ -40,7 +40,8 @@ from .export.interface import (
 )
 from .export.serialize import append_metadata
 from .model import KerasModel
-from .options import check_options, check_token_dtype
+from .options import PER_FILE_OPTIONS, check_options, check_token_dtype
+from .options import check_file_options as check_file_options  # re-exported
 from .outputs import (
     atomic_target,
     check_output_path,
@@ -59,6 +60,7 @@ from .parity import (
 from .portability import portability_warning
 from .readers import read_model, sniff
 from .readers.guard import probe
+from .results import ConvertResult
 from .safe_text import visible
 from .sandbox import refuse_unbounded_ops, run_onnx_sandboxed
 from .threads import with_threads
@@ -138,33 +140,6 @@ __all__ = [
     "load",
     "verify",
 ]
-
-
-@dataclass
-class ConvertResult:
-    input: str
-    output: str | None
-    status: str  # "ok" or "failed"; in a batch also "skipped" (--fail-fast)
-    error: str | None = None
-    max_abs_error: float | None = None
-    seconds: float = 0.0
-    layers: list[LayerReport] = field(default_factory=list)
-    parity: ParityReport | None = None
-    format: str | None = None
-    keras_version: str | None = None
-    external_data: str | None = None
-    notes: list[str] = field(default_factory=list)
-    # Constructs some mainstream runtime is known to compute wrongly or refuse
-    # (see portability.py); the CLI prints each as one line on stderr.
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["layers"] = [layer.to_dict() for layer in self.layers]
-        if self.parity is not None:
-            data["parity"]["max_abs_error"] = self.parity.max_abs_error
-            data["parity"]["passed"] = self.parity.passed
-        return data
 
 
 @contextlib.contextmanager
@@ -287,43 +262,10 @@ def convert(
         )
 
 
-# Keywords of convert() that are not about one file's conversion.
-NOT_PER_FILE = frozenset({"external_data_threshold", "seed", "progress"})
-
-
 def per_file_options() -> tuple[str, ...]:
     """convert()'s keyword options that shape one file's conversion: ``convert_many`` (and
     the ``batch`` command) take every one of them."""
-    import inspect as pyinspect
-
-    parameters = pyinspect.signature(convert).parameters.values()
-    return tuple(
-        p.name
-        for p in parameters
-        if p.kind is pyinspect.Parameter.KEYWORD_ONLY and p.name not in NOT_PER_FILE
-    )
-
-
-def check_file_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Validate per-file options once for many files; paths become absolute."""
-    known = per_file_options()
-    for name in options:
-        if name not in known:
-            raise TypeError(f"unexpected keyword argument {name!r} (not an option of convert)")
-    tolerance = options.get("tolerance")
-    if "token_dtype" in options:
-        check_token_dtype(options["token_dtype"])
-    check_options(
-        options.get("bias_split", DEFAULT_BIAS_SPLIT),
-        options.get("opset"),
-        options.get("atol", DEFAULT_ATOL) if tolerance is None else tolerance,
-        options.get("rtol", DEFAULT_RTOL),
-    )
-    checked = dict(options)
-    for name in ("inputs", "config_path"):
-        if checked.get(name) is not None:
-            checked[name] = str(Path(checked[name]).absolute())
-    return checked
+    return PER_FILE_OPTIONS
 
 
 def _no_phase(name: str) -> None:

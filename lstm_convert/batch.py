@@ -42,14 +42,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .defaults import DEFAULT_BATCH_TIMEOUT
 from .errors import OutputPathError
+from .options import check_file_options
+from .results import ConvertResult
 from .threads import check_threads, cpu_count, limit_process, thread_env, worker_budget
-
-if TYPE_CHECKING:
-    from .api import ConvertResult
 
 DEFAULT_PATTERNS = ("*.h5", "*.hdf5", "*.keras")
 DEFAULT_TIMEOUT = DEFAULT_BATCH_TIMEOUT
@@ -67,6 +66,9 @@ PRELOAD = (
     "h5py",
     "lstm_convert.readers.legacy_h5",
     "lstm_convert.readers.keras_zip",
+    "lstm_convert.layers",  # the layer converters (imported by the first export)
+    "lstm_convert.activations",
+    "numpy.random",  # the check's seeded inputs
 )
 PRELOAD_AFTER_FORK = ("onnxruntime",)
 
@@ -147,7 +149,7 @@ def convert_many(
     ``progress(done, total, result)`` is called once with ``(0, total, None)`` when the files
     are known, then after each file. ``options``: any keyword of
     :func:`~lstm_convert.api.convert` (``state_io``, ``atol``, ``config_path``, ...; see
-    ``api.per_file_options()``), applied to every file.
+    ``options.PER_FILE_OPTIONS``), applied to every file.
 
     Raises :class:`~lstm_convert.errors.OutputPathError` when ``out_dir`` is not a usable
     directory, :class:`ValueError` (:class:`~lstm_convert.errors.OptionError`) for invalid
@@ -184,8 +186,6 @@ def _plan(
     options: dict[str, Any],
 ) -> list[_Planned]:
     """Check the per-file options (into ``pool``) and pair every input with its output."""
-    from .api import check_file_options
-
     pool.options = check_file_options(options)
     patterns = _patterns(pattern)
     if isinstance(paths, (str, os.PathLike)):
@@ -197,8 +197,6 @@ def _plan(
 def _run_plan(
     plan: list[_Planned], pool: _Pool, progress: Progress | None, fail_fast: bool
 ) -> BatchResult:
-    from .api import ConvertResult  # while the workers boot
-
     total = len(plan)
     results: list[ConvertResult | None] = [None] * total
     done = 0
@@ -504,7 +502,12 @@ class _Spawner(_Launcher):
 
 
 class _ForkServer(_Launcher):
-    """One interpreter that imports the converter once, then forks a worker on request.
+    """One process that imports the converter once, then forks a worker on request.
+
+    The server is itself a fork of this process when this process is light and
+    single-threaded (the ``batch`` command), which skips an interpreter's start-up;
+    otherwise (an application that imported NumPy, runs threads, ...) it is a fresh
+    interpreter.
 
     The server imports NumPy (with one BLAS thread), onnx, h5py and the converter before it
     forks anything, and starts no thread, so every fork is a copy of a single-threaded
@@ -520,27 +523,34 @@ class _ForkServer(_Launcher):
         self.threads, self.supervised, self.task = threads, supervised, task
         self.codes: dict[int, int] = {}
         self.changed = threading.Condition()
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | _ServerChild | None = None
         self.control: socket.socket | None = None
         self.gone = False
 
     def _boot(self) -> None:
         ours, theirs = socket.socketpair()
+        with theirs:
+            if _light_and_single_threaded():
+                self.process = _fork_server(ours, theirs, self.supervised, self.task, self.threads)
+            else:
+                self.process = self._spawn_server(theirs)
+        self.control = ours
+        self.gone = False
+        threading.Thread(target=self._read, args=(ours,), daemon=True).start()
+
+    def _spawn_server(self, theirs: socket.socket) -> subprocess.Popen:
+        """The server in a fresh interpreter (when this process runs threads)."""
         code = (
             "from lstm_convert.batch import _fork_server_main; "
             f"_fork_server_main({theirs.fileno()}, {self.supervised}, {self.task!r}, "
             f"{self.threads})"
         )
-        with theirs:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", code],
-                stdin=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                env=_worker_env(1),
-            )
-        self.control = ours
-        self.gone = False
-        threading.Thread(target=self._read, args=(ours,), daemon=True).start()
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),),
+            env=_worker_env(1),
+        )
 
     def _read(self, control: socket.socket) -> None:
         with contextlib.suppress(OSError, ValueError), control.makefile("rb") as lines:
@@ -586,6 +596,90 @@ class _ForkServer(_Launcher):
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+# Libraries with native state (thread pools, sessions) a fork should not copy.
+NATIVE_STATE = ("numpy", "onnx", "onnxruntime", "h5py")
+
+
+def _light_and_single_threaded() -> bool:
+    """Whether this process may become the fork server by forking: it runs one OS thread
+    only (native pools included) and has imported none of :data:`NATIVE_STATE`, as the
+    ``batch`` command has at this point. Unknown (no /proc): no."""
+    if any(name in sys.modules for name in NATIVE_STATE):
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def _fork_server(
+    ours: socket.socket, theirs: socket.socket, supervised: bool, task: str, threads: int
+) -> _ServerChild:
+    """Fork this (single-threaded) process into the fork server: the server then skips an
+    interpreter's start-up, and imports the converter while this process goes on.
+
+    The child never returns into the caller's code: it serves until its control socket
+    closes, then leaves with ``os._exit``; a failure prints its traceback to stderr, as a
+    spawned server's would, and exits 1.
+    """
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
+        with contextlib.suppress(Exception):
+            stream.flush()
+    pid = os.fork()
+    if pid:
+        return _ServerChild(pid)
+    code = 1
+    try:
+        ours.close()  # else the server would keep its own control socket open
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the caller's handler
+        limit_process(1)  # before the server imports NumPy: one BLAS thread
+        _fork_server_main(theirs.fileno(), supervised, task, threads)
+        code = 0
+    except BaseException:
+        with contextlib.suppress(Exception):
+            import traceback
+
+            traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+class _ServerChild:
+    """A fork server forked from this process: what :class:`subprocess.Popen` offers."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere
+                self.returncode = 0
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0.0)
+            time.sleep(0.005)
+        assert self.returncode is not None
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
 
 class _Forked(_Channel):
@@ -740,8 +834,6 @@ class _Pool:
     def _fail(
         self, task: tuple[int, str, str], error: str, seconds: float, status: str = "failed"
     ) -> None:
-        from .api import ConvertResult
-
         index, input_path, _ = task
         result = ConvertResult(
             input=input_path, output=None, status=status, error=error, seconds=seconds

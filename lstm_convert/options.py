@@ -3,11 +3,39 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
-from .defaults import DEFAULT_ATOL, DEFAULT_BIAS_SPLIT, DEFAULT_RTOL, MIN_OPSET
+from .defaults import (
+    BIAS_SPLITS,
+    DEFAULT_ATOL,
+    DEFAULT_BIAS_SPLIT,
+    DEFAULT_RTOL,
+    MIN_OPSET,
+    OPSET_OF_OLDEST_ONNX,
+    TOKEN_DTYPES,
+)
 from .errors import OptionError
-from .export.interface import TOKEN_DTYPES
-from .remap import BIAS_SPLITS
+
+# The keywords of api.convert that shape one file's conversion: ``convert_many`` and the
+# ``batch`` command take every one of them (tests/test_commands.py holds this to convert's
+# signature). Declared here, not read from the signature, so that checking a batch's
+# options does not import the converter.
+PER_FILE_OPTIONS = (
+    "bias_split",
+    "opset",
+    "verify",
+    "tolerance",
+    "atol",
+    "rtol",
+    "inputs",
+    "force",
+    "state_io",
+    "allow_nonfinite",
+    "config_path",
+    "external_data",
+    "token_dtype",
+)
 
 
 def max_opset() -> int:
@@ -32,6 +60,9 @@ def check_token_dtype(token_dtype: object) -> None:
 
 
 def check_opset(opset: object) -> None:
+    known = isinstance(opset, int) and not isinstance(opset, bool)
+    if known and MIN_OPSET <= opset <= OPSET_OF_OLDEST_ONNX:  # type: ignore[operator]
+        return  # every accepted onnx knows it: no need to import onnx
     newest = max_opset()
     if not isinstance(opset, int) or isinstance(opset, bool) or not MIN_OPSET <= opset <= newest:
         import onnx
@@ -67,3 +98,24 @@ def check_options(
     if opset is not None:
         check_opset(opset)
     return check_tolerance(atol, "atol"), check_tolerance(rtol, "rtol")
+
+
+def check_file_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Validate per-file options once for many files; paths become absolute."""
+    for name in options:
+        if name not in PER_FILE_OPTIONS:
+            raise TypeError(f"unexpected keyword argument {name!r} (not an option of convert)")
+    tolerance = options.get("tolerance")
+    if "token_dtype" in options:
+        check_token_dtype(options["token_dtype"])
+    check_options(
+        options.get("bias_split", DEFAULT_BIAS_SPLIT),
+        options.get("opset"),
+        options.get("atol", DEFAULT_ATOL) if tolerance is None else tolerance,
+        options.get("rtol", DEFAULT_RTOL),
+    )
+    checked = dict(options)
+    for name in ("inputs", "config_path"):
+        if checked.get(name) is not None:
+            checked[name] = str(Path(checked[name]).absolute())
+    return checked

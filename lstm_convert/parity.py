@@ -12,62 +12,13 @@ from .export.context import StateIO
 from .model import KerasModel
 from .options import DEFAULT_ATOL, DEFAULT_RTOL
 from .reference import run_reference
+from .results import OutputParity, ParityReport
 from .threads import blas_threads, session_threads
 
 DEFAULT_TOLERANCE = DEFAULT_ATOL  # the historical name: the absolute part of the tolerance
 # The built-in check needs a small batch only; a model fixing enormous shapes is refused
 # rather than allocated (pass --no-verify, or verify on your own --inputs).
 MAX_PARITY_VALUES = 2**24
-
-
-@dataclass
-class OutputParity:
-    """One output compared against one expectation (the reference, or the user's file)."""
-
-    name: str
-    shape: list[int]
-    max_abs_error: float
-    # Largest |onnx - expected| / (atol + rtol * |expected|): the check passes at <= 1.
-    worst_ratio: float = 0.0
-    against: str = "reference"  # "reference" or "expected" (outputs stored in --inputs)
-    problem: str | None = None  # why the output could not be compared (shape, NaN)
-
-    @property
-    def passed(self) -> bool:
-        return self.problem is None and self.worst_ratio <= 1.0
-
-
-@dataclass
-class ParityReport:
-    atol: float = DEFAULT_ATOL
-    rtol: float = DEFAULT_RTOL
-    outputs: list[OutputParity] = field(default_factory=list)
-    source: str = "random"  # "random" (seeded) or the path of the user's inputs
-    # Outputs compared against the expected outputs stored in the user's .npz.
-    expected: list[OutputParity] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # name mismatches and such
-    # How far the reference itself moves when the inputs move by a few float32 ulps,
-    # relative to the tolerance (> 1: ill-conditioned); measured only after a failure.
-    sensitivity: float | None = None
-
-    @property
-    def tolerance(self) -> float:
-        return self.atol
-
-    @property
-    def max_abs_error(self) -> float:
-        return max((o.max_abs_error for o in self.outputs + self.expected), default=0.0)
-
-    @property
-    def passed(self) -> bool:
-        return all(o.passed for o in self.outputs + self.expected)
-
-    @property
-    def ill_conditioned(self) -> bool:
-        return self.sensitivity is not None and self.sensitivity > 1.0
-
-    def describe_tolerance(self) -> str:
-        return f"atol {self.atol:g} + rtol {self.rtol:g}·|keras|"
 
 
 def _embedding_sizes(model: KerasModel, input_layer: str) -> list[int]:

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from .defaults import BIAS_SPLITS
+
 if TYPE_CHECKING:
     from .families import LayerBiases
 
-BiasSplit = Literal["wb", "rb", "half"]
-BIAS_SPLITS: tuple[str, ...] = ("wb", "rb", "half")
+BiasSplit = Literal["wb", "rb", "half"]  # defaults.BIAS_SPLITS
 
 
 def gate_index(perm: tuple[int, ...], units: int) -> np.ndarray:

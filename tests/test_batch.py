@@ -274,6 +274,102 @@ def test_a_forked_worker_takes_its_thread_budget(tmp_path, monkeypatch):
     assert row["blas"] in (None, 3)  # None: not an OpenBLAS build
 
 
+SERVER_RECORDING_TASK = (
+    RECORDING_TASK.replace(
+        '"server_threads": server_threads()}',
+        '"server_threads": server_threads(), "server_cmdline": server_cmdline()}',
+    )
+    + """
+
+def server_cmdline():
+    with open(f"/proc/{os.getppid()}/cmdline", "rb") as handle:
+        return handle.read().decode(errors="replace")
+"""
+)
+
+# convert_many in a fresh interpreter, as the batch command runs it: light (no NumPy yet)
+# and single-threaded when the pool boots its server.
+CLEAN_CALLER = """
+import json, os, sys
+from lstm_convert.batch import convert_many
+assert "numpy" not in sys.modules
+result = convert_many([sys.argv[1]], sys.argv[2], jobs=2)
+status = {os.path.basename(r.input): [r.status, r.error] for r in result.results}
+cmdline = open("/proc/self/cmdline", "rb").read().decode()
+print(json.dumps({"cmdline": cmdline, "status": status, "numpy": "numpy" in sys.modules}))
+"""
+
+
+def run_clean_caller(tmp_path: Path, models: Path, task: str, source: str) -> dict:
+    hooks = tmp_path / "hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / f"{task}.py").write_text(source)
+    code = f"from lstm_convert import batch; batch.WORKER_TASK = '{task}:convert_one'\n"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(hooks), str(ROOT)]),
+        "RECORD_TO": str(tmp_path / "record.jsonl"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code + CLEAN_CALLER, str(models), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.skipif(
+    not (batch.FORK_SERVER and os.path.isdir("/proc/self/task")), reason="needs the fork server"
+)
+def test_a_light_caller_forks_its_server_and_stays_light(models, tmp_path):
+    """Issue 17: the batch command's process imports no NumPy; it forks itself into the
+    fork server (no second interpreter start-up), whose children are the workers."""
+    for rel in BROKEN:
+        (models / rel).unlink()
+    caller = run_clean_caller(tmp_path, models, "server_task", SERVER_RECORDING_TASK)
+    assert caller["status"] == {
+        name: ["ok", None] for name in ("top_lstm.h5", "gru.keras", "rnn.hdf5")
+    }
+    assert not caller["numpy"]  # results came back without importing the converter
+    rows = [json.loads(line) for line in (tmp_path / "record.jsonl").read_text().splitlines()]
+    assert len(rows) == 3
+    assert len({row["parent"] for row in rows}) == 1  # one server ...
+    assert {row["server_cmdline"] for row in rows} == {caller["cmdline"]}  # ... forked, not run
+    assert all(row["server_threads"] == 1 for row in rows)
+    assert all(len(row["imported"]) == 5 for row in rows)
+
+
+@pytest.mark.skipif(
+    not (batch.FORK_SERVER and os.path.isdir("/proc/self/task") and hasattr(signal, "SIGSEGV")),
+    reason="needs the fork server and SIGSEGV",
+)
+def test_a_worker_of_a_forked_server_crashes_alone(models, tmp_path):
+    for rel in BROKEN:
+        (models / rel).unlink()
+    caller = run_clean_caller(tmp_path, models, "crash_task", CRASHING_TASK)
+    assert caller["status"]["gru.keras"] == ["failed", "worker crashed (exit code -11, SIGSEGV)"]
+    assert caller["status"]["top_lstm.h5"] == ["ok", None]
+    assert caller["status"]["rnn.hdf5"] == ["ok", None]
+    assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_a_caller_with_numpy_spawns_its_server(models, tmp_path, monkeypatch):
+    """A process that imported NumPy (or runs threads) is not forked: its server is a fresh
+    interpreter (its command line names the server's entry point)."""
+    for rel in BROKEN:
+        (models / rel).unlink()
+    worker_task(tmp_path, monkeypatch, "server_task", SERVER_RECORDING_TASK)
+    monkeypatch.setenv("RECORD_TO", str(tmp_path / "record.jsonl"))
+    result = convert_many([models], tmp_path / "out", jobs=1)
+    assert result.ok == 3
+    rows = [json.loads(line) for line in (tmp_path / "record.jsonl").read_text().splitlines()]
+    if batch.FORK_SERVER:
+        assert all("_fork_server_main" in row["server_cmdline"] for row in rows)
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGSEGV"), reason="needs SIGSEGV")
 @pytest.mark.parametrize("fork_server", [True, False])
 def test_a_crashing_worker_fails_only_its_own_file(models, tmp_path, monkeypatch, fork_server):

@@ -4,6 +4,7 @@ that speak API and CLI errors that name options the command has."""
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import re
 from pathlib import Path
@@ -44,6 +45,14 @@ def help_of(command: str) -> str:
 
 
 def test_convert_and_batch_share_every_per_file_option():
+    # The declared list is convert()'s keyword-only options, less those about no one file.
+    not_per_file = {"external_data_threshold", "seed", "progress"}
+    keywords = [
+        p.name
+        for p in inspect.signature(api.convert).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in not_per_file
+    ]
+    assert api.per_file_options() == tuple(keywords)
     assert set(FILE_OPTIONS) == set(api.per_file_options())
     convert_help, batch_help = help_of("convert"), help_of("batch")
     for flag in (

@@ -8,6 +8,7 @@ from typing import Any
 from ..defaults import DEFAULT_OPSET, DEFAULT_TOKEN_DTYPE
 from ..model import TensorRef
 from ..remap import BiasSplit
+from ..results import LayerReport
 from . import interface
 from .builder import BATCH, Dim, GraphBuilder, Tensor
 from .records import RecurrentRecord
@@ -21,21 +22,6 @@ class ConvertOptions:
     state_io: bool = False
     # The ONNX dtype of integer inputs (token ids): see export/interface.py.
     token_dtype: str = DEFAULT_TOKEN_DTYPE
-
-
-@dataclass
-class LayerReport:
-    """One Keras layer and the ONNX nodes it became: their names, recorded as the layer
-    is converted, and their op types, filled in once unused nodes are pruned."""
-
-    name: str
-    class_name: str
-    node_names: list[str] = field(default_factory=list)
-    onnx_ops: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON record of a layer (``convert --json``, ``batch --json``)."""
-        return {"name": self.name, "class_name": self.class_name, "onnx_ops": self.onnx_ops}
 
 
 @dataclass

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from ..defaults import TOKEN_DTYPES
 from ..errors import InputFileError
 from ..model import KerasModel
 from ..version import __version__
 from .builder import BATCH, TIME, Dim
 
-TOKEN_DTYPES = ("int32", "int64")
 # DEFAULT_TOKEN_DTYPE (defaults.py) is int64, what tokenizers (Hugging Face, tf.text,
 # NumPy's default integer) hand over: callers feed their ids without a cast.
 
