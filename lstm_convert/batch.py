@@ -456,10 +456,46 @@ class _Launcher:
 
 def _launcher(threads: int, supervised: bool) -> _Launcher:
     """A fork server where fork is safe (POSIX but macOS, whose system libraries may not
-    survive a fork without exec); elsewhere a fresh interpreter per worker."""
-    if FORK_SERVER and hasattr(os, "fork") and hasattr(socket, "send_fds"):
+    survive a fork without exec); elsewhere a fresh interpreter per worker. The server
+    :func:`boot_early` started is adopted by the first pool that can use it."""
+    global _EARLY
+    early, _EARLY = _EARLY, None
+    if _fork_server_here():
+        if early is not None and early.task == WORKER_TASK:
+            early.threads, early.supervised = threads, supervised
+            return early
+        if early is not None:
+            early.close()
         return _ForkServer(threads, supervised, WORKER_TASK)
     return _Spawner(threads, supervised, WORKER_TASK)
+
+
+def _fork_server_here() -> bool:
+    return FORK_SERVER and hasattr(os, "fork") and hasattr(socket, "send_fds")
+
+
+_EARLY: _ForkServer | None = None
+
+
+def boot_early() -> None:
+    """Start the fork server now, before the caller imports anything else: the ``batch``
+    command calls this first thing, so the server forks off a light, single-threaded
+    process and imports the converter while the command parses its options and plans the
+    files. The next pool adopts it; unused, it exits with this process (its control
+    socket closes)."""
+    global _EARLY
+    if _EARLY is None and _fork_server_here():
+        _EARLY = _ForkServer(1, False, WORKER_TASK)
+        _EARLY.warm()
+
+
+def discard_early() -> None:
+    """End a server :func:`boot_early` started that no pool adopted (the command failed
+    before it converted anything): killed and reaped at once, not left as a zombie."""
+    global _EARLY
+    early, _EARLY = _EARLY, None
+    if early is not None:
+        early.close(kill=True)
 
 
 class _Spawned(_Channel):
@@ -520,6 +556,9 @@ class _ForkServer(_Launcher):
     """
 
     def __init__(self, threads: int, supervised: bool, task: str) -> None:
+        # The server imports ``task``; each worker it forks takes ``threads`` and
+        # ``supervised``, which travel with each request (a pool may adopt a server
+        # booted before its options were known: see :func:`boot_early`).
         self.threads, self.supervised, self.task = threads, supervised, task
         self.codes: dict[int, int] = {}
         self.changed = threading.Condition()
@@ -531,7 +570,7 @@ class _ForkServer(_Launcher):
         ours, theirs = socket.socketpair()
         with theirs:
             if _light_and_single_threaded():
-                self.process = _fork_server(ours, theirs, self.supervised, self.task, self.threads)
+                self.process = _fork_server(ours, theirs, self.task)
             else:
                 self.process = self._spawn_server(theirs)
         self.control = ours
@@ -542,8 +581,7 @@ class _ForkServer(_Launcher):
         """The server in a fresh interpreter (when this process runs threads)."""
         code = (
             "from lstm_convert.batch import _fork_server_main; "
-            f"_fork_server_main({theirs.fileno()}, {self.supervised}, {self.task!r}, "
-            f"{self.threads})"
+            f"_fork_server_main({theirs.fileno()}, {self.task!r})"
         )
         return subprocess.Popen(
             [sys.executable, "-c", code],
@@ -574,7 +612,9 @@ class _ForkServer(_Launcher):
         assert self.control is not None
         ours, theirs = socket.socketpair()
         with theirs, contextlib.suppress(OSError):  # a dead server: the worker reads EOF
-            socket.send_fds(self.control, [b"F"], [theirs.fileno()])
+            socket.send_fds(
+                self.control, [_fork_request(self.threads, self.supervised)], [theirs.fileno()]
+            )
         return _Forked(self, ours)
 
     def exit_code(self, pid: int, timeout: float) -> int | None:
@@ -614,9 +654,7 @@ def _light_and_single_threaded() -> bool:
         return False
 
 
-def _fork_server(
-    ours: socket.socket, theirs: socket.socket, supervised: bool, task: str, threads: int
-) -> _ServerChild:
+def _fork_server(ours: socket.socket, theirs: socket.socket, task: str) -> _ServerChild:
     """Fork this (single-threaded) process into the fork server: the server then skips an
     interpreter's start-up, and imports the converter while this process goes on.
 
@@ -638,7 +676,7 @@ def _fork_server(
         os.close(null)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the caller's handler
         limit_process(1)  # before the server imports NumPy: one BLAS thread
-        _fork_server_main(theirs.fileno(), supervised, task, threads)
+        _fork_server_main(theirs.fileno(), task)
         code = 0
     except BaseException:
         with contextlib.suppress(Exception):
@@ -925,18 +963,27 @@ def _serve(requests: Any, replies: Any, convert_one: Callable[[str, str, dict], 
         reply(("result", index, convert_one(input_path, output, options)))
 
 
-def _fork_server_main(control_fd: int, supervised: bool, task: str, threads: int) -> None:
+# A fork request: b"F", the worker's threads (4 digits) and whether the pool supervises it
+# with a timeout (1 digit), beside one socket passed with SCM_RIGHTS.
+FORK_REQUEST = 6
+
+
+def _fork_request(threads: int, supervised: bool) -> bytes:
+    return b"F%04d%d" % (min(threads, 9999), supervised)
+
+
+def _fork_server_main(control_fd: int, task: str) -> None:
     """The fork server (:class:`_ForkServer`): import once, then fork a worker for every
-    socket received on ``control_fd`` and report each child's exit code, until EOF.
+    request received on ``control_fd`` and report each child's exit code, until EOF.
 
     The server runs with one BLAS thread, so it holds no thread but its own when it forks;
-    each worker then takes its budget of ``threads``.
+    each worker then takes the budget of threads its request names.
     """
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.dup2(2, 1)  # as in a spawned worker: nothing printed reaches the caller's stdout
     control = socket.socket(fileno=control_fd)
-    convert_one = _prepare(supervised, task, PRELOAD)
+    convert_one = _prepare(False, task, PRELOAD)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)  # SIGCHLD wakes the select below
@@ -949,9 +996,9 @@ def _fork_server_main(control_fd: int, supervised: bool, task: str, threads: int
         if control not in ready:
             continue
         try:
-            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+            request, fds, _, _ = socket.recv_fds(control, FORK_REQUEST, 1)
         except OSError:
-            fds = []
+            request, fds = b"", []
         if not fds:  # the pool closed the control socket (or is gone)
             _exit_now()
         if os.fork() == 0:
@@ -959,11 +1006,22 @@ def _fork_server_main(control_fd: int, supervised: bool, task: str, threads: int
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             for fd in (control.detach(), wake_read, wake_write):
                 os.close(fd)
-            limit_process(threads)
-            _preload(PRELOAD_AFTER_FORK)
+            _become_worker(request)
             channel = socket.socket(fileno=fds[0])
             _serve(channel.makefile("rb"), channel.makefile("wb"), convert_one)
         os.close(fds[0])
+
+
+def _become_worker(request: bytes) -> None:
+    """In a worker just forked by the server: take the request's thread budget and
+    supervision, then import onnxruntime (it starts a thread as it loads)."""
+    from .readers import guard
+
+    threads, supervised = int(request[1:5]), request[5:6] == b"1"
+    if supervised:
+        guard.supervised()
+    limit_process(max(1, threads))
+    _preload(PRELOAD_AFTER_FORK)
 
 
 def _report_exits(control: socket.socket) -> None:

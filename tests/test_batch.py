@@ -356,6 +356,60 @@ def test_a_worker_of_a_forked_server_crashes_alone(models, tmp_path):
     assert not list((tmp_path / "out").rglob("*.part"))
 
 
+@pytest.mark.skipif(
+    not (batch.FORK_SERVER and os.path.isdir("/proc/self/task")), reason="needs the fork server"
+)
+def test_the_batch_command_boots_its_server_before_importing_its_cli(models, tmp_path):
+    """Issue 17: ``lstm-convert batch`` (the console entry, lstm_convert.launch) forks its
+    server first thing, so the server's imports overlap the CLI's start-up: the workers,
+    forked from it, have never imported typer."""
+    for rel in BROKEN:
+        (models / rel).unlink()
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    source = SERVER_RECORDING_TASK.replace('"numpy", "onnx"', '"typer", "numpy", "onnx"')
+    (hooks / "early_task.py").write_text(source)
+    code = (
+        "import sys; from lstm_convert import batch; batch.WORKER_TASK = 'early_task:convert_one'; "
+        "sys.argv[0] = 'lstm-convert'; from lstm_convert.launch import main; main()"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(hooks), str(ROOT)]),
+        "RECORD_TO": str(tmp_path / "record.jsonl"),
+    }
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "batch", str(models), "-o", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["ok"] == 3
+    rows = [json.loads(line) for line in (tmp_path / "record.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and len({row["parent"] for row in rows}) == 1
+    assert all("typer" not in row["imported"] for row in rows)  # forked before the CLI loaded
+    assert all(len(row["imported"]) == 5 for row in rows)  # and then imported the converter
+    assert all("_fork_server_main" not in row["server_cmdline"] for row in rows)
+
+
+@pytest.mark.skipif(
+    not (batch.FORK_SERVER and os.path.isdir("/proc/self/task")), reason="needs the fork server"
+)
+def test_an_early_server_no_pool_adopted_is_killed_and_reaped():
+    """``batch`` with a bad option exits 2 before any pool: its early server must not be
+    left behind, not even as a zombie."""
+    code = (
+        "import os; from lstm_convert import batch; batch.boot_early(); "
+        "pid = batch._EARLY.process.pid; alive = os.path.exists(f'/proc/{pid}'); "
+        "batch.discard_early(); print(alive, os.path.exists(f'/proc/{pid}'), batch._EARLY)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["True", "False", "None"], done.stderr[-2000:]
+
+
 def test_a_caller_with_numpy_spawns_its_server(models, tmp_path, monkeypatch):
     """A process that imported NumPy (or runs threads) is not forked: its server is a fresh
     interpreter (its command line names the server's entry point)."""

@@ -50,6 +50,9 @@ def main() -> None:
         sys.stderr.flush()
     except BrokenPipeError:  # pragma: no cover - stdout closed by a pager or head
         code = code or 1
+    batch = sys.modules.get("lstm_convert.batch")
+    if batch is not None:  # a fork server started for `batch` that never ran (bad option)
+        batch.discard_early()
     # Every output is already fsync'ed and every temporary removed: skip the interpreter's
     # teardown of numpy, h5py and onnx, which costs about 50 ms per run.
     os._exit(code)
