@@ -209,13 +209,20 @@ SPAWN_CLI = (
 )
 
 
+# The files' own seconds (from --json) of each run, by (models folder, jobs).
+FILE_SECONDS: dict[tuple[str, int], list[float]] = {}
+
+
 def cli_batch(models: Path, out: Path, jobs: int, spawn: bool = False) -> float:
     start = ["-c", SPAWN_CLI] if spawn else ["-m", "lstm_convert"]
     command = [sys.executable, *start, "batch", str(models), "--json"]
     command += ["-o", str(out), "--jobs", str(jobs)]
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=ENV, cwd=ROOT)
-    return time.perf_counter() - started
+    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, env=ENV, cwd=ROOT, text=True)
+    wall = time.perf_counter() - started
+    seconds = sum(row["seconds"] for row in json.loads(done.stdout)["results"])
+    FILE_SECONDS.setdefault((str(models), jobs), []).append(seconds)
+    return wall
 
 
 def alternate(models: Path, out_root: Path, repeats: int) -> dict[int, list[float]]:
@@ -358,6 +365,17 @@ def main() -> None:
     )
     runs += "; " + "; ".join(f"{m}: " + ", ".join(f"{v:.2f}" for v in starts[m]) for m in starts)
     print(f"\nAll runs (s): {runs}; loop: {', '.join(f'{v:.2f}' for v in loops)}\n")
+    print(
+        "\n| a `--jobs 1` run (medians, s) | wall | the files' own seconds | the rest | "
+        "ceiling of --jobs 2 / --jobs 1 |\n|---|---:|---:|---:|---:|"
+    )
+    for label, folder, times in (("4 big", bigs, big_times), (f"{n} small", small, small_times)):
+        wall = statistics.median(times[1])
+        own = statistics.median(FILE_SECONDS[(str(folder), 1)])
+        rest = wall - own
+        print(f"| {label} | {wall:.2f} | {own:.2f} | {rest:.2f} | {wall / (rest + own / 2):.2f}x |")
+    print("\n(the rest: the command's start, the server's imports, planning and wind-down, paid")
+    print("once whatever the jobs; the ceiling splits the files' own seconds perfectly in two)\n")
     print(verdict(f"--jobs 2 / --jobs 1, {BIG_COPIES} big models", big_ratio, TARGET_BIG))
     print(verdict(f"--jobs 2 / --jobs 1, {n} small fixtures", small_ratio, TARGET_SMALL))
     print(verdict("batch / loop of convert, small fixtures", loop / best_batch, TARGET_LOOP))
