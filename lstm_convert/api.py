@@ -32,11 +32,11 @@ from .errors import (
 from .export import ExportResult, export_model
 from .export.context import ConvertOptions
 from .export.interface import (
+    BackgroundSourceMetadata,
     add_metadata,
     declared_dtypes,
     feeds_as_declared,
     parity_metadata,
-    source_metadata,
 )
 from .export.serialize import append_metadata
 from .model import KerasModel
@@ -313,39 +313,41 @@ def _convert(
     output = Path(output_path) if output_path is not None else default_output(input_path)
     sniff(input_path)  # an ONNX file given as the model is named as such, not overwritten
     check_output_path(input_path, output, force)
-    job.phase("reading")
-    job.sources = source_identity(job)
-    model = load(input_path, job.allow_nonfinite, job.config_path)
-    job.phase("building")
-    options = ConvertOptions(bias_split, opset, state_io, token_dtype)  # type: ignore[arg-type]
-    # The export spends the model's weights as it goes (their memory holds the ONNX
-    # arrays); the check reads the file again for its reference.
-    exported = build_onnx(model, options, release_weights=True)
-    add_metadata(exported.skeleton, source_metadata(input_path, job.config_path))
-    result = ConvertResult(
-        input=str(input_path),
-        output=str(output),
-        status="ok",
-        layers=exported.layers,
-        format=model.source.format,
-        keras_version=model.source.keras_version,
-        notes=list(exported.notes),
-    )
-    warning = portability_warning(exported.skeleton)
-    if warning is not None:
-        result.warnings.append(warning)
-    check = ParityCheck(job, model, exported, result, started)
-    job.phase("writing")
-    if external_data or exported.weight_bytes() > external_data_threshold:
-        with staged_external_model(output, exported.model, force, input_path) as staged:
-            check(staged)
-        if external_data_path(output).exists():
-            result.external_data = str(external_data_path(output))
-    else:
-        with atomic_target(output, force) as temp_path:
-            exported.write(temp_path)
-            del exported  # the arrays now live in the file; free them before onnxruntime
-            check(temp_path)
+    # The input's SHA-256 (for the metadata) is taken while the model is read and built.
+    with BackgroundSourceMetadata(input_path, job.config_path) as hashing:
+        job.phase("reading")
+        job.sources = source_identity(job)
+        model = load(input_path, job.allow_nonfinite, job.config_path)
+        job.phase("building")
+        options = ConvertOptions(bias_split, opset, state_io, token_dtype)  # type: ignore[arg-type]
+        # The export spends the model's weights as it goes (their memory holds the ONNX
+        # arrays); the check reads the file again for its reference.
+        exported = build_onnx(model, options, release_weights=True)
+        add_metadata(exported.skeleton, hashing.result())
+        result = ConvertResult(
+            input=str(input_path),
+            output=str(output),
+            status="ok",
+            layers=exported.layers,
+            format=model.source.format,
+            keras_version=model.source.keras_version,
+            notes=list(exported.notes),
+        )
+        warning = portability_warning(exported.skeleton)
+        if warning is not None:
+            result.warnings.append(warning)
+        check = ParityCheck(job, model, exported, result, started)
+        job.phase("writing")
+        if external_data or exported.weight_bytes() > external_data_threshold:
+            with staged_external_model(output, exported.model, force, input_path) as staged:
+                check(staged)
+            if external_data_path(output).exists():
+                result.external_data = str(external_data_path(output))
+        else:
+            with atomic_target(output, force) as temp_path:
+                exported.write(temp_path)
+                del exported  # the arrays now live in the file; free them before onnxruntime
+                check(temp_path)
     result.seconds = time.perf_counter() - started
     return result
 

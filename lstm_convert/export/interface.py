@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -151,22 +152,77 @@ def add_metadata(proto: Any, entries: dict[str, str]) -> None:
         proto.metadata_props.add(key=key, value=value)
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
+# file_sha256 reads this many bytes at a time into one reused buffer (no fresh memory).
+HASH_BLOCK = 1 << 20
+
+
+class HashCancelled(Exception):
+    """The conversion ended before its source's hash was wanted (never escapes)."""
+
+
+def file_sha256(path: str | os.PathLike[str], cancel: threading.Event | None = None) -> str:
+    """The file's SHA-256; stops with HashCancelled once ``cancel`` is set."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    buffer = bytearray(HASH_BLOCK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            if cancel is not None and cancel.is_set():
+                raise HashCancelled(path)
+            digest.update(view[:count])  # hashlib releases the GIL on blocks this size
     return digest.hexdigest()
 
 
 def source_metadata(
-    source: str | os.PathLike[str], config: str | os.PathLike[str] | None
+    source: str | os.PathLike[str],
+    config: str | os.PathLike[str] | None,
+    cancel: threading.Event | None = None,
 ) -> dict[str, str]:
     """The Keras file's name (never its folders) and SHA-256; the same for --config."""
-    values = {"source_file": Path(source).name, "source_sha256": file_sha256(source)}
+    values = {"source_file": Path(source).name, "source_sha256": file_sha256(source, cancel)}
     if config is not None:
-        values.update(config_file=Path(config).name, config_sha256=file_sha256(config))
+        values.update(config_file=Path(config).name, config_sha256=file_sha256(config, cancel))
     return values
+
+
+class BackgroundSourceMetadata:
+    """``source_metadata`` computed in a thread while the model is read and converted.
+
+    Use as a context manager: ``result()`` waits for the values and raises what
+    ``source_metadata`` raised; leaving the block early stops the reading and waits.
+    """
+
+    def __init__(
+        self, source: str | os.PathLike[str], config: str | os.PathLike[str] | None
+    ) -> None:
+        self._cancel = threading.Event()
+        self._values: dict[str, str] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(source, config), name="lstm-convert-sha256", daemon=True
+        )
+
+    def _run(self, source: str | os.PathLike[str], config: str | os.PathLike[str] | None) -> None:
+        try:
+            self._values = source_metadata(source, config, self._cancel)
+        except BaseException as error:  # handed to result()'s caller, in its own thread
+            self._error = error
+
+    def __enter__(self) -> BackgroundSourceMetadata:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._cancel.set()
+        self._thread.join()
+
+    def result(self) -> dict[str, str]:
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        assert self._values is not None
+        return self._values
 
 
 def parity_metadata(

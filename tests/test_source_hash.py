@@ -1,0 +1,86 @@
+"""The input's SHA-256 is taken in a background thread while `convert` reads and builds
+the model (export/interface.py, ``BackgroundSourceMetadata``): same values as hashing
+the whole file, the same errors as before, and no thread left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import pytest
+from conftest import SAMPLES
+
+from lstm_convert import api
+from lstm_convert.errors import InternalError
+from lstm_convert.export import interface
+
+
+def _threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name == "lstm-convert-sha256"}
+
+
+@pytest.mark.parametrize("size", [0, 1, interface.HASH_BLOCK - 1, 2 * interface.HASH_BLOCK + 7])
+def test_file_sha256_matches_hashlib_on_block_edges(tmp_path, size):
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes((i * 7 + 3) % 251 for i in range(size)))
+    assert interface.file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_background_values_are_source_metadata_s(tmp_path):
+    source = SAMPLES / "text_classifier.keras"
+    config = tmp_path / "c.json"
+    config.write_text("{}")
+    with interface.BackgroundSourceMetadata(source, config) as pending:
+        values = pending.result()
+    assert values == interface.source_metadata(source, config)
+    assert values["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert not _threads()
+
+
+def test_an_error_in_the_thread_is_raised_by_result_as_it_was(tmp_path):
+    missing = tmp_path / "missing.h5"
+    with pytest.raises(FileNotFoundError) as direct:
+        interface.source_metadata(missing, None)
+    with interface.BackgroundSourceMetadata(missing, None) as pending:
+        with pytest.raises(FileNotFoundError) as background:
+            pending.result()
+    assert str(background.value) == str(direct.value)
+
+
+def test_leaving_early_stops_the_reading(tmp_path, monkeypatch):
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * (4 * interface.HASH_BLOCK))
+    blocks: list[int] = []
+    pending = interface.BackgroundSourceMetadata(path, None)
+
+    class HeldDigest:
+        """Holds its first block until the block is left (the cancel is set)."""
+
+        def __init__(self):
+            self._digest = hashlib.sha256()
+
+        def update(self, data):
+            blocks.append(len(data))
+            assert pending._cancel.wait(5)
+            self._digest.update(data)
+
+        def hexdigest(self):
+            return self._digest.hexdigest()
+
+    monkeypatch.setattr(interface.hashlib, "sha256", HeldDigest)
+    with pending:
+        pass
+    assert len(blocks) <= 1  # of four: cancelled before or after its first block
+    assert not _threads()
+
+
+def test_convert_surfaces_a_hashing_error_unchanged(tmp_path, monkeypatch):
+    def broken(path, cancel=None):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(interface, "file_sha256", broken)
+    # As before the hash moved to a thread: not an input error, a bug (exit 3).
+    with pytest.raises(InternalError, match=r"PermissionError: \[Errno 13\] Permission denied"):
+        api.convert(SAMPLES / "text_classifier.keras", tmp_path / "m.onnx", verify=False)
+    assert not (tmp_path / "m.onnx").exists()
+    assert not _threads()
