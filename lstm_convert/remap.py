@@ -8,11 +8,13 @@ perm[k]"; the gate orders themselves are declared once, in ``families.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .defaults import BIAS_SPLITS
+from .streamed import RowStreamed
 
 if TYPE_CHECKING:
     from .families import LayerBiases
@@ -30,25 +32,76 @@ def gate_index(perm: tuple[int, ...], units: int) -> np.ndarray:
 TRANSPOSE_TILE = 256
 
 
-def remap_kernel(kernel: np.ndarray, perm: tuple[int, ...], units: int) -> np.ndarray:
-    """Keras ``(in, G*u)`` -> ONNX ``[G*u, in]`` in ONNX gate order, copied once.
+def remap_rows(
+    kernel: np.ndarray, perm: tuple[int, ...], units: int, start: int, stop: int, out: np.ndarray
+) -> None:
+    """Rows ``start:stop`` of ``remap_kernel(kernel, perm, units)``, written into ``out``.
 
-    Each gate block is transposed straight into its place in a new array, tile by tile
-    (a fancy index over the transposed view would copy twice: gather, then transpose).
+    Each gate block is transposed straight into its place, tile by tile (a fancy index
+    over the transposed view would copy twice: gather, then transpose).
     """
-    kernel = np.asarray(kernel)
     inputs = kernel.shape[0]
-    out = np.empty((len(perm) * units, inputs), dtype=np.float32)
     tile = TRANSPOSE_TILE
-    for onnx_gate, keras_gate in enumerate(perm):
-        for row in range(0, units, tile):
-            rows = min(tile, units - row)
-            source = keras_gate * units + row
-            target = onnx_gate * units + row
-            for col in range(0, inputs, tile):
-                block = kernel[col : col + tile, source : source + rows]
-                out[target : target + rows, col : col + tile] = block.T
+    row = start
+    while row < stop:
+        onnx_gate, within = divmod(row, units)
+        rows = min(tile, units - within, stop - row)
+        source = perm[onnx_gate] * units + within
+        target = row - start
+        for col in range(0, inputs, tile):
+            block = kernel[col : col + tile, source : source + rows]
+            out[target : target + rows, col : col + tile] = block.T
+        row += rows
+
+
+def remap_kernel(kernel: np.ndarray, perm: tuple[int, ...], units: int) -> np.ndarray:
+    """Keras ``(in, G*u)`` -> ONNX ``[G*u, in]`` in ONNX gate order, copied once."""
+    kernel = np.asarray(kernel)
+    out = np.empty((len(perm) * units, kernel.shape[0]), dtype=np.float32)
+    remap_rows(kernel, perm, units, 0, len(out), out)
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class RemappedKernel(RowStreamed):
+    """``remap_kernel(kernel, perm, units)`` (with ``columns`` appended on the right),
+    made a few rows at a time as it is written: no weight-sized ONNX array.
+    ``np.asarray`` makes the whole array."""
+
+    kernel: np.ndarray  # Keras layout (in, G*u), kept as it is
+    perm: tuple[int, ...]
+    units: int
+    columns: np.ndarray | None = None  # [G*u, k] float32, e.g. recurrent.hold_on_padding's
+
+    @property
+    def shape(self) -> tuple[int, int]:  # type: ignore[override]
+        extra = 0 if self.columns is None else self.columns.shape[1]
+        return (len(self.perm) * self.units, self.kernel.shape[0] + extra)
+
+    @property
+    def dtype(self) -> np.dtype:  # type: ignore[override]
+        return np.dtype(np.float32)
+
+    def fill_rows(self, start: int, stop: int, out: np.ndarray) -> None:
+        inputs = self.kernel.shape[0]
+        remap_rows(self.kernel, self.perm, self.units, start, stop, out[:, :inputs])
+        if self.columns is not None:
+            out[:, inputs:] = self.columns[start:stop]
+
+
+def append_columns(
+    matrix: np.ndarray | RemappedKernel, columns: np.ndarray
+) -> np.ndarray | RemappedKernel:
+    """``np.concatenate([matrix, columns], axis=1)``, still deferred for a deferred kernel."""
+    if isinstance(matrix, RemappedKernel):
+        if matrix.columns is not None:
+            columns = np.concatenate([matrix.columns, columns], axis=1)
+        return replace(matrix, columns=np.asarray(columns, dtype=np.float32))
+    return np.concatenate([matrix, columns], axis=1)
+
+
+# A remapped kernel: made now, or made as it is written.
+Kernel = np.ndarray | RemappedKernel
 
 
 def remap_bias(bias: np.ndarray, perm: tuple[int, ...], units: int) -> np.ndarray:
@@ -75,15 +128,18 @@ def remap_direction(
     recurrent_bias: np.ndarray | None,
     perm: tuple[int, ...],
     units: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    deferred: bool = False,
+) -> tuple[Kernel, Kernel, np.ndarray]:
     """One direction: (W, R, B) without the leading direction axis.
 
     ``input_bias`` goes to Wb and ``recurrent_bias`` to Rb, each in Keras gate order;
-    either may be None (zeros).
+    either may be None (zeros). ``deferred`` gives W and R as :class:`RemappedKernel`,
+    made only as they are written (or read with ``np.asarray``).
     """
     gates = len(perm)
-    w = remap_kernel(kernel, perm, units)
-    r = remap_kernel(recurrent_kernel, perm, units)
+    remap = RemappedKernel if deferred else remap_kernel
+    w = remap(np.asarray(kernel), perm, units)
+    r = remap(np.asarray(recurrent_kernel), perm, units)
     zeros = np.zeros(gates * units, dtype=np.float32)
     wb = zeros if input_bias is None else remap_bias(input_bias, perm, units)
     rb = zeros if recurrent_bias is None else remap_bias(recurrent_bias, perm, units)
@@ -97,13 +153,17 @@ def remap_layer(
     perm: tuple[int, ...],
     units: int,
     split: BiasSplit = "wb",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    deferred: bool = False,
+) -> tuple[Kernel, Kernel, np.ndarray]:
     """One direction of a recurrent layer whose bias ``families`` has read.
 
     One Keras bias is divided into (Wb, Rb) by ``split``; two genuine biases go to Wb
-    and Rb as they are; no bias gives zeros.
+    and Rb as they are; no bias gives zeros. ``deferred``: see ``remap_direction``.
     """
     if biases.kind == "single":
         wb, rb = split_bias(np.asarray(biases.input, dtype=np.float32), split)
-        return remap_direction(kernel, recurrent_kernel, wb, rb, perm, units)
-    return remap_direction(kernel, recurrent_kernel, biases.input, biases.recurrent, perm, units)
+        return remap_direction(kernel, recurrent_kernel, wb, rb, perm, units, deferred)
+    input_bias, recurrent_bias = biases.input, biases.recurrent
+    return remap_direction(
+        kernel, recurrent_kernel, input_bias, recurrent_bias, perm, units, deferred
+    )

@@ -41,9 +41,9 @@ def test_an_error_in_the_thread_is_raised_by_result_as_it_was(tmp_path):
     missing = tmp_path / "missing.h5"
     with pytest.raises(FileNotFoundError) as direct:
         interface.source_metadata(missing, None)
-    with interface.BackgroundSourceMetadata(missing, None) as pending:
-        with pytest.raises(FileNotFoundError) as background:
-            pending.result()
+    pending = interface.BackgroundSourceMetadata(missing, None)
+    with pending, pytest.raises(FileNotFoundError) as background:
+        pending.result()
     assert str(background.value) == str(direct.value)
 
 

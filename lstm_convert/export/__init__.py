@@ -11,6 +11,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from ..model import KerasModel, TensorRef
+from ..streamed import StreamedArray
 from ..version import __version__
 from . import interface, serialize
 from .builder import GraphBuilder, Tensor
@@ -20,11 +21,12 @@ from .records import RecurrentRecord
 
 @dataclass
 class ExportResult:
-    """The converted graph. Weights are kept as numpy arrays beside a weightless
-    ``skeleton`` so they can be streamed to disk without protobuf copies."""
+    """The converted graph. Weights are kept beside a weightless ``skeleton`` so they can
+    be streamed to disk without protobuf copies: numpy arrays, and the big remapped
+    kernels as arrays made only as they are written (``streamed.py``)."""
 
     skeleton: onnx.ModelProto
-    initializers: list[tuple[str, np.ndarray]]
+    tensors: list[tuple[str, np.ndarray | StreamedArray]]
     layers: list[LayerReport]
     input_names: list[str]
     output_names: list[str]
@@ -35,16 +37,21 @@ class ExportResult:
     recurrent: list[RecurrentRecord] = field(default_factory=list)
 
     @cached_property
+    def initializers(self) -> list[tuple[str, np.ndarray]]:
+        """Every initializer as a numpy array (streamed ones made whole on first use)."""
+        return [(name, np.asarray(array)) for name, array in self.tensors]
+
+    @cached_property
     def model(self) -> onnx.ModelProto:
         """The complete ModelProto, weights included (built on first use)."""
-        return serialize.full_model(self.skeleton, self.initializers)
+        return serialize.full_model(self.skeleton, self.tensors)
 
     def write(self, path: str | os.PathLike[str]) -> None:
         """Write the model file with each weight buffer copied exactly once."""
-        serialize.write_model(path, self.skeleton, self.initializers)
+        serialize.write_model(path, self.skeleton, self.tensors)
 
     def weight_bytes(self) -> int:
-        return sum(array.nbytes for _, array in self.initializers)
+        return sum(array.nbytes for _, array in self.tensors)
 
     def feeds(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
         """onnxruntime feeds for arrays given in graph input order (as Keras takes them,
@@ -236,7 +243,7 @@ def export_model(
         report.onnx_ops = [kept[n] for n in report.node_names]
     return ExportResult(
         skeleton=model_proto(ctx, model),
-        initializers=builder.initializers,
+        tensors=builder.initializers,
         layers=ctx.reports,
         input_names=[vi.name for vi in builder.graph_inputs],
         output_names=[vi.name for vi in builder.graph_outputs],

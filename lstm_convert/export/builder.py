@@ -8,6 +8,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from ..streamed import StreamedArray
+
 ONNX_DTYPES = {
     "float32": TensorProto.FLOAT,
     "float16": TensorProto.FLOAT,  # computed in float32
@@ -47,8 +49,9 @@ class Tensor:
 class GraphBuilder:
     opset: int
     nodes: list[onnx.NodeProto] = field(default_factory=list)
-    # Weights stay numpy arrays until the model is written: see export/serialize.py.
-    initializers: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    # Weights stay numpy arrays (or arrays made as they are written: streamed.py) until
+    # the model is written: see export/serialize.py.
+    initializers: list[tuple[str, np.ndarray | StreamedArray]] = field(default_factory=list)
     graph_inputs: list[onnx.ValueInfoProto] = field(default_factory=list)
     graph_outputs: list[onnx.ValueInfoProto] = field(default_factory=list)
     _names: set[str] = field(default_factory=set)
@@ -76,10 +79,12 @@ class GraphBuilder:
     def op(self, op: str, inputs: list[str], name: str, **attrs) -> str:
         return self.node(op, inputs, 1, name, **attrs)[0]
 
-    def initializer(self, base: str, array: np.ndarray) -> str:
+    def initializer(self, base: str, array: np.ndarray | StreamedArray) -> str:
         name = self.unique(base)
-        # np.ascontiguousarray would turn a 0-d scalar into shape (1,): keep the rank.
-        self.initializers.append((name, np.require(array, requirements="C")))
+        if not isinstance(array, StreamedArray):
+            # np.ascontiguousarray would turn a 0-d scalar into shape (1,): keep the rank.
+            array = np.require(array, requirements="C")
+        self.initializers.append((name, array))
         return name
 
     def const_i64(self, values: list[int]) -> str:

@@ -3,7 +3,8 @@
 Building TensorProtos and serializing the ModelProto copies every weight several times
 (numpy to bytes, bytes into the message, the message into the graph and model, the
 model to a string). Instead we serialize the weightless graph with onnx and append each
-initializer as a protobuf field whose ``raw_data`` is the numpy buffer itself. The
+initializer as a protobuf field whose ``raw_data`` is the numpy buffer itself, or, for a
+remapped kernel (``streamed.py``), its pieces as they are made in one small buffer. The
 result is one ordinary ``graph`` field holding all its initializers: protobuf readers
 accept a message's fields in any order, and ``onnx.load`` gives the same ModelProto.
 """
@@ -12,10 +13,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
+from typing import BinaryIO
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
+
+from ..streamed import StreamedArray, stream_buffer
+
+Array = np.ndarray | StreamedArray
 
 MODEL_GRAPH_FIELD = 7  # ModelProto.graph
 GRAPH_INITIALIZER_FIELD = 5  # GraphProto.initializer
@@ -39,9 +46,9 @@ def _field_prefix(field: int, length: int) -> bytes:
     return _varint(field << 3 | LENGTH_DELIMITED) + _varint(length)
 
 
-def _tensor_header(name: str, array: np.ndarray) -> bytes:
+def _tensor_header(name: str, array: Array) -> bytes:
     header = onnx.TensorProto(name=name, dims=list(array.shape))
-    header.data_type = onnx.helper.np_dtype_to_tensor_dtype(array.dtype)
+    header.data_type = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(array.dtype))
     return header.SerializeToString()
 
 
@@ -52,47 +59,64 @@ def _little_endian(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _initializer_pieces(name: str, array: np.ndarray) -> tuple[bytes, memoryview]:
+def _raw_bytes(array: np.ndarray) -> memoryview:
     array = np.ascontiguousarray(_little_endian(array)) if array.ndim else _little_endian(array)
-    buffer = memoryview(array.reshape(-1)).cast("B")
+    return memoryview(array.reshape(-1)).cast("B")
+
+
+def _initializer_pieces(name: str, array: Array) -> tuple[bytes, memoryview | StreamedArray]:
+    """The protobuf bytes before the tensor's data, and the data: a buffer, or a
+    streamed array whose pieces are written one by one."""
+    body = array if isinstance(array, StreamedArray) else _raw_bytes(array)
     header = _tensor_header(name, array)
-    raw_prefix = _field_prefix(TENSOR_RAW_DATA_FIELD, buffer.nbytes)
-    tensor_length = len(header) + len(raw_prefix) + buffer.nbytes
+    raw_prefix = _field_prefix(TENSOR_RAW_DATA_FIELD, body.nbytes)
+    tensor_length = len(header) + len(raw_prefix) + body.nbytes
     prefix = _field_prefix(GRAPH_INITIALIZER_FIELD, tensor_length) + header + raw_prefix
-    return prefix, buffer
+    return prefix, body
+
+
+def _write_body(handle: BinaryIO, body: memoryview | StreamedArray, buffer: np.ndarray) -> None:
+    if isinstance(body, memoryview):
+        handle.write(body)
+        return
+    for piece in body.pieces(buffer):
+        handle.write(_raw_bytes(piece))
 
 
 def write_model(
     path: str | os.PathLike[str],
     skeleton: onnx.ModelProto,
-    initializers: list[tuple[str, np.ndarray]],
+    initializers: list[tuple[str, Array]],
 ) -> None:
-    """Serialize ``skeleton`` plus ``initializers`` to ``path`` and fsync it."""
+    """Serialize ``skeleton`` plus ``initializers`` to ``path`` and fsync it. A streamed
+    initializer is made piece by piece in one small buffer as it is appended."""
     without_graph = onnx.ModelProto()
     without_graph.CopyFrom(skeleton)
     without_graph.ClearField("graph")
     graph = skeleton.graph.SerializeToString()
     pieces = [_initializer_pieces(name, array) for name, array in initializers]
-    graph_length = len(graph) + sum(len(prefix) + buffer.nbytes for prefix, buffer in pieces)
+    graph_length = len(graph) + sum(len(prefix) + body.nbytes for prefix, body in pieces)
+    buffer = stream_buffer()
     with open(path, "wb") as handle:
         handle.write(without_graph.SerializeToString())
         handle.write(_field_prefix(MODEL_GRAPH_FIELD, graph_length))
         handle.write(graph)
-        for prefix, buffer in pieces:
+        for prefix, body in pieces:
             handle.write(prefix)
-            handle.write(buffer)
+            _write_body(handle, body, buffer)
         handle.flush()
         os.fsync(handle.fileno())
 
 
 def full_model(
-    skeleton: onnx.ModelProto, initializers: list[tuple[str, np.ndarray]]
+    skeleton: onnx.ModelProto, initializers: Iterable[tuple[str, Array]]
 ) -> onnx.ModelProto:
-    """The same model as one ModelProto in memory (for callers that want the message)."""
+    """The same model as one ModelProto in memory (for callers that want the message).
+    Each streamed initializer is made whole in turn, copied in, and let go."""
     model = onnx.ModelProto()
     model.CopyFrom(skeleton)
     model.graph.initializer.extend(
-        numpy_helper.from_array(array, name) for name, array in initializers
+        numpy_helper.from_array(np.asarray(array), name) for name, array in initializers
     )
     return model
 

@@ -15,7 +15,7 @@ import numpy as np
 from .. import keras_layouts
 from ..export.context import ExportContext
 from ..families import FAMILIES, LayerBiases, RecurrentFamily
-from ..remap import remap_layer
+from ..remap import Kernel, remap_layer
 from .recurrent import expect_weights, units_of
 
 
@@ -25,8 +25,8 @@ class FamilyArrays:
 
     family: RecurrentFamily
     units: int
-    W: np.ndarray  # [G*u, in]
-    R: np.ndarray  # [G*u, u]
+    W: Kernel  # [G*u, in]
+    R: Kernel  # [G*u, u]
     B: np.ndarray  # [2*G*u] = [Wb, Rb]
     biases: LayerBiases
 
@@ -43,5 +43,7 @@ def family_arrays(
     if class_name == family.cudnn_class:
         kernel, recurrent = keras_layouts.cudnn_kernels(kernel, recurrent, family.gates)
     split = ctx.options.bias_split
-    w, r, b = remap_layer(kernel, recurrent, biases, family.perm, units, split)
+    # W and R are made only as the model is written (export/serialize.py): no ONNX copy
+    # of the kernels is held in memory.
+    w, r, b = remap_layer(kernel, recurrent, biases, family.perm, units, split, deferred=True)
     return FamilyArrays(family, units, w, r, b, biases)

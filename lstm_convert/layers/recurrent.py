@@ -21,6 +21,8 @@ from ..export.records import RecurrentRecord
 from ..families import LSTM
 from ..model import Call, Layer, TensorRef
 from ..portability import DEFAULT_ACTIVATIONS
+from ..remap import Kernel, append_columns
+from ..streamed import Stacked, StreamedArray
 from .mask_pack import Packing, last_valid, pack, packing, unpack
 from .ops import batch_first, reverse, squeeze, time_major
 from .registry import converter
@@ -32,8 +34,8 @@ class CellSpec:
 
     op: str  # "LSTM", "GRU" or "RNN"
     units: int
-    W: np.ndarray  # [G*u, in]
-    R: np.ndarray  # [G*u, u]
+    W: Kernel  # [G*u, in] (made as it is written: remap.RemappedKernel)
+    R: Kernel  # [G*u, u]
     B: np.ndarray  # [2*G*u] = [Wb, Rb]
     activations: tuple[RecurrentActivation, ...]
     attrs: dict[str, Any] = field(default_factory=dict)
@@ -159,8 +161,11 @@ def emit_node(
     return outputs
 
 
-def with_direction_axis(arrays: list[np.ndarray]) -> np.ndarray:
-    """[dirs, ...]; one direction is a view, not another copy of the weights."""
+def with_direction_axis(arrays: list[Kernel]) -> np.ndarray | Stacked:
+    """[dirs, ...] without another copy of the weights: one array's view, or the
+    directions stacked only as they are written (``streamed.Stacked``)."""
+    if any(isinstance(a, StreamedArray) for a in arrays):
+        return Stacked(tuple(arrays))
     return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
 
 
@@ -390,7 +395,7 @@ def hold_on_padding(spec: CellSpec) -> CellSpec:
     gate = {g: slice(k * u, (k + 1) * u) for k, g in enumerate(LSTM.onnx_gates)}
     column[gate["i"]] = -HOLD_WEIGHT
     column[gate["f"]] = HOLD_WEIGHT
-    return replace(spec, W=np.concatenate([spec.W, column], axis=1), padding_flag=True)
+    return replace(spec, W=append_columns(spec.W, column), padding_flag=True)
 
 
 def packed_input(ctx: ExportContext, name: str, x: Tensor, backwards: bool) -> tuple[str, Packing]:
