@@ -32,8 +32,8 @@ from .errors import (
 from .export import ExportResult, export_model
 from .export.context import ConvertOptions
 from .export.interface import (
-    BackgroundSourceMetadata,
     add_metadata,
+    background_source_metadata,
     declared_dtypes,
     feeds_as_declared,
     parity_metadata,
@@ -314,7 +314,7 @@ def _convert(
     sniff(input_path)  # an ONNX file given as the model is named as such, not overwritten
     check_output_path(input_path, output, force)
     # The input's SHA-256 (for the metadata) is taken while the model is read and built.
-    with BackgroundSourceMetadata(input_path, job.config_path) as hashing:
+    with background_source_metadata(input_path, job.config_path) as hashing:
         job.phase("reading")
         job.sources = source_identity(job)
         model = load(input_path, job.allow_nonfinite, job.config_path)

@@ -1,5 +1,5 @@
 """The input's SHA-256 is taken in a background thread while `convert` reads and builds
-the model (export/interface.py, ``BackgroundSourceMetadata``): same values as hashing
+the model (export/interface.py, ``background_source_metadata``): same values as hashing
 the whole file, the same errors as before, and no thread left behind."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def test_background_values_are_source_metadata_s(tmp_path):
     source = SAMPLES / "text_classifier.keras"
     config = tmp_path / "c.json"
     config.write_text("{}")
-    with interface.BackgroundSourceMetadata(source, config) as pending:
+    with interface.background_source_metadata(source, config) as pending:
         values = pending.result()
     assert values == interface.source_metadata(source, config)
     assert values["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
@@ -41,7 +41,7 @@ def test_an_error_in_the_thread_is_raised_by_result_as_it_was(tmp_path):
     missing = tmp_path / "missing.h5"
     with pytest.raises(FileNotFoundError) as direct:
         interface.source_metadata(missing, None)
-    pending = interface.BackgroundSourceMetadata(missing, None)
+    pending = interface.background_source_metadata(missing, None)
     with pending, pytest.raises(FileNotFoundError) as background:
         pending.result()
     assert str(background.value) == str(direct.value)
@@ -51,7 +51,7 @@ def test_leaving_early_stops_the_reading(tmp_path, monkeypatch):
     path = tmp_path / "big.bin"
     path.write_bytes(b"x" * (4 * interface.HASH_BLOCK))
     blocks: list[int] = []
-    pending = interface.BackgroundSourceMetadata(path, None)
+    pending = interface.background_source_metadata(path, None)
 
     class HeldDigest:
         """Holds its first block until the block is left (the cancel is set)."""
@@ -61,7 +61,7 @@ def test_leaving_early_stops_the_reading(tmp_path, monkeypatch):
 
         def update(self, data):
             blocks.append(len(data))
-            assert pending._cancel.wait(5)
+            assert pending.cancel.wait(5)
             self._digest.update(data)
 
         def hexdigest(self):

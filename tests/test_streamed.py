@@ -77,7 +77,9 @@ def test_stacked_directions_are_np_stack():
         Stacked((forward, RemappedKernel(_kernel(5, 3, 4), (1, 0, 2), 4)))
 
 
-@pytest.mark.parametrize("sample", ["text_classifier.keras", "bigru_stack.h5", "sequence_tagger.keras"])
+@pytest.mark.parametrize(
+    "sample", ["text_classifier.keras", "bigru_stack.h5", "sequence_tagger.keras"]
+)
 def test_convert_never_makes_a_whole_onnx_kernel(tmp_path, monkeypatch, sample):
     """The written kernels come from the Keras arrays through the small buffer only;
     the file still holds exactly what ``np.asarray`` of each deferred kernel gives."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..background import Background
 from ..defaults import TOKEN_DTYPES
 from ..errors import InputFileError
 from ..model import KerasModel
@@ -185,44 +186,16 @@ def source_metadata(
     return values
 
 
-class BackgroundSourceMetadata:
-    """``source_metadata`` computed in a thread while the model is read and converted.
-
-    Use as a context manager: ``result()`` waits for the values and raises what
-    ``source_metadata`` raised; leaving the block early stops the reading and waits.
-    """
-
-    def __init__(
-        self, source: str | os.PathLike[str], config: str | os.PathLike[str] | None
-    ) -> None:
-        self._cancel = threading.Event()
-        self._values: dict[str, str] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(source, config), name="lstm-convert-sha256", daemon=True
-        )
-
-    def _run(self, source: str | os.PathLike[str], config: str | os.PathLike[str] | None) -> None:
-        try:
-            self._values = source_metadata(source, config, self._cancel)
-        except BaseException as error:  # handed to result()'s caller, in its own thread
-            self._error = error
-
-    def __enter__(self) -> BackgroundSourceMetadata:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._cancel.set()
-        self._thread.join()
-
-    def result(self) -> dict[str, str]:
-        self._thread.join()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        assert self._values is not None
-        return self._values
+def background_source_metadata(
+    source: str | os.PathLike[str], config: str | os.PathLike[str] | None
+) -> Background[dict[str, str]]:
+    """``source_metadata`` computed in a thread (enter the returned context manager to
+    start it) while the model is read and converted; leaving it early stops the reading."""
+    pending: Background[dict[str, str]]
+    pending = Background(
+        "lstm-convert-sha256", lambda: source_metadata(source, config, pending.cancel)
+    )
+    return pending
 
 
 def parity_metadata(

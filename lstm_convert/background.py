@@ -1,0 +1,45 @@
+"""One function run in a thread while the caller goes on (`convert` overlaps its steps).
+
+Used as a context manager: :meth:`Background.result` waits for the value and raises
+what the function raised, as if it had been called there; leaving the block sets
+:attr:`Background.cancel` (for functions that look at it) and waits for the thread, so
+none outlives the conversion.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Background(Generic[T]):
+    def __init__(self, name: str, function: Callable[[], T]) -> None:
+        self.cancel = threading.Event()
+        self._function = function
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._value = self._function()
+        except BaseException as error:  # raised again by result(), in the caller's thread
+            self._error = error
+
+    def __enter__(self) -> Background[T]:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel.set()
+        self._thread.join()
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return self._value  # type: ignore[return-value]
