@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .background import Background
 from .defaults import (
     DEFAULT_ATOL,
     DEFAULT_BIAS_SPLIT,
@@ -320,9 +321,10 @@ def _convert(
         model = load(input_path, job.allow_nonfinite, job.config_path)
         job.phase("building")
         options = ConvertOptions(bias_split, opset, state_io, token_dtype)  # type: ignore[arg-type]
-        # The export spends the model's weights as it goes (their memory holds the ONNX
-        # arrays); the check reads the file again for its reference.
-        exported = build_onnx(model, options, release_weights=True)
+        # Without the check, the export spends the model's weights as it goes. The check
+        # keeps them for its reference: the recurrent kernels are written straight from
+        # them anyway (remap.RemappedKernel), so keeping them costs no memory there.
+        exported = build_onnx(model, options, release_weights=not job.verify)
         add_metadata(exported.skeleton, hashing.result())
         result = ConvertResult(
             input=str(input_path),
@@ -338,16 +340,20 @@ def _convert(
             result.warnings.append(warning)
         check = ParityCheck(job, model, exported, result, started)
         job.phase("writing")
-        if external_data or exported.weight_bytes() > external_data_threshold:
-            with staged_external_model(output, exported.model, force, input_path) as staged:
-                check(staged)
-            if external_data_path(output).exists():
-                result.external_data = str(external_data_path(output))
-        else:
-            with atomic_target(output, force) as temp_path:
-                exported.write(temp_path)
-                del exported  # the arrays now live in the file; free them before onnxruntime
-                check(temp_path)
+        external = external_data or exported.weight_bytes() > external_data_threshold
+        with check.reference_while_writing():
+            if external:
+                proto = exported.model
+                del exported  # (as below)
+                with staged_external_model(output, proto, force, input_path) as staged:
+                    check(staged)
+                if external_data_path(output).exists():
+                    result.external_data = str(external_data_path(output))
+            else:
+                with atomic_target(output, force) as temp_path:
+                    exported.write(temp_path)
+                    del exported  # the weights now live in the file: free them (see check)
+                    check(temp_path)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -377,6 +383,7 @@ class ParityCheck:
         self.input_names, self.states = exported.input_names, exported.states
         self.output_names = exported.output_names
         self.declared = declared_dtypes(exported.skeleton.graph)
+        self.pending: Background[ParityCase] | None = None  # the reference, once started
         state_inputs = {s.input_name for s in self.states}
         model_inputs = [n for n in self.input_names if n not in state_inputs]
         self.user = (
@@ -391,17 +398,24 @@ class ParityCheck:
             self.check(staged)
         append_metadata(staged, _parity_metadata(self.job, self.result.parity))
 
-    def check(self, staged: Path) -> None:
-        job, user, result = self.job, self.user, self.result
-        job.phase("checking")
-        keras = load(job.input_path, job.allow_nonfinite, job.config_path)
-        if source_identity(job) != job.sources:
-            raise InputFileError(
-                f"{visible(job.input_path)} changed while it was being converted; "
-                "nothing was written (run again once it stays put)"
-            )
+    @contextlib.contextmanager
+    def reference_while_writing(self) -> Iterator[None]:
+        """With the check, its NumPy reference runs in a thread while the file is
+        written: both only read the Keras arrays (BLAS, copies and file writes let go
+        of the GIL), and the reference needs nothing from the written file."""
+        if not self.job.verify:
+            yield
+            return
+        with Background("lstm-convert-reference", self.reference) as pending:
+            self.pending = pending
+            yield
+
+    def reference(self) -> ParityCase:
+        """Seeded (or the user's) inputs and what Keras's equations give for them, on the
+        model as it was read (the converter only reads its arrays)."""
+        job, user = self.job, self.user
         case = reference_case(
-            keras,
+            self.model,
             self.input_names,
             self.states,
             user.inputs if user else None,
@@ -410,9 +424,21 @@ class ParityCheck:
             stored=user.outputs if user else None,
         )
         case.feeds = feeds_as_declared(case.feeds, self.declared)
+        return case
+
+    def check(self, staged: Path) -> None:
+        job, result = self.job, self.result
+        job.phase("checking")
+        assert self.pending is not None, "check() runs inside reference_while_writing()"
+        case = self.pending.result()
         # The reference is done: free the Keras arrays before onnxruntime loads its
         # own copy of the weights (peak memory is the larger of the two phases).
-        release_weights(keras)
+        release_weights(self.model)
+        if source_identity(job) != job.sources:
+            raise InputFileError(
+                f"{visible(job.input_path)} changed while it was being converted; "
+                "nothing was written (run again once it stays put)"
+            )
         report = compare_onnx(case, str(staged), self.output_names, job.atol, job.rtol)
         result.parity = report
         result.max_abs_error = report.max_abs_error

@@ -1,5 +1,6 @@
-"""convert's export spends the Keras weights layer by layer (issue 17): same bytes, and a
-layer called twice keeps its weights until its last call."""
+"""convert's export spends the Keras weights layer by layer when there is no check (issue
+17): same bytes, and a layer called twice keeps its weights until its last call. With the
+check, the model keeps them for the reference, and the file must not change meanwhile."""
 
 from __future__ import annotations
 
@@ -32,9 +33,10 @@ def test_without_release_the_model_keeps_its_weights():
     assert all(layer.weights for layer in model.layers if layer.class_name == "LSTM")
 
 
-def test_a_file_that_changes_before_the_check_rereads_it_is_refused(tmp_path, monkeypatch):
-    """The check reads the Keras file a second time for its reference; if the file is not
-    the one converted any more, nothing is vouched for and nothing is written."""
+def test_a_file_that_changes_while_it_is_converted_is_refused(tmp_path, monkeypatch):
+    """The check's reference runs on the model as first read (its hash is taken
+    meanwhile); if the file is not that one any more when the check ends, nothing is
+    vouched for and nothing is written."""
     import os
     import shutil
 
@@ -48,17 +50,16 @@ def test_a_file_that_changes_before_the_check_rereads_it_is_refused(tmp_path, mo
 
     def load_then_touch(*args, **kwargs):
         calls.append(args[0])
-        if len(calls) == 2:  # the check's read: the file was replaced meanwhile
-            stat = os.stat(source)
-            os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-        return original(*args, **kwargs)
+        model = original(*args, **kwargs)
+        stat = os.stat(source)  # the file is replaced once it has been read
+        os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        return model
 
     monkeypatch.setattr(api, "load", load_then_touch)
     out = tmp_path / "m.onnx"
     with pytest.raises(InputFileError, match="changed while it was being converted"):
         api.convert(source, out)
-    assert len(calls) == 2 and not out.exists()
+    assert len(calls) == 1 and not out.exists()  # read once: the check reuses the model
     assert [p.name for p in tmp_path.iterdir()] == ["m.h5"]
-    calls.clear()
     monkeypatch.setattr(api, "load", original)
     assert api.convert(source, out).status == "ok"  # unchanged since: converted and checked
