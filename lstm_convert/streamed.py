@@ -12,13 +12,23 @@ array, for the callers that want one (explain, external data, ``ExportResult.mod
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 # The reused buffer each streamed array is made in, piece by piece (bytes).
 STREAM_BUFFER_BYTES = 1 << 20
+
+
+# Makes one piece of a streamed array in the buffer it is given; returns the piece.
+PieceMaker = Callable[[np.ndarray], np.ndarray]
+
+
+def _whole(array: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """A plain array is its own single piece."""
+    return np.ascontiguousarray(array)
 
 
 def stream_buffer() -> np.ndarray:
@@ -41,9 +51,16 @@ class StreamedArray(ABC):
         return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
 
     @abstractmethod
+    def makers(self, buffer_bytes: int) -> Iterator[PieceMaker]:
+        """The array's elements in C order, as the makers of C-contiguous pieces of about
+        ``buffer_bytes`` each: ``maker(buffer)`` fills a view of ``buffer`` (bytes) and
+        returns it (or returns an array of its own). Makers are independent: a writer
+        may make the next piece in another buffer while it writes this one."""
+
     def pieces(self, buffer: np.ndarray) -> Iterator[np.ndarray]:
-        """The array's elements in C order, as C-contiguous pieces. A piece made here
-        is a view of ``buffer`` (bytes) and holds only until the next one is asked for."""
+        """The pieces one after the other, each made in ``buffer`` (valid until the next)."""
+        for make in self.makers(buffer.nbytes):
+            yield make(buffer)
 
     @abstractmethod
     def materialize(self) -> np.ndarray:
@@ -61,17 +78,20 @@ class RowStreamed(StreamedArray):
     def fill_rows(self, start: int, stop: int, out: np.ndarray) -> None:
         """Write rows ``start:stop`` into ``out`` (shape ``(stop - start, columns)``)."""
 
-    def pieces(self, buffer: np.ndarray) -> Iterator[np.ndarray]:
+    def makers(self, buffer_bytes: int) -> Iterator[PieceMaker]:
         rows, columns = self.shape
-        per_piece = max(1, buffer.nbytes // max(1, columns * self.dtype.itemsize))
-        if columns * self.dtype.itemsize > buffer.nbytes:
-            buffer = np.empty(columns * self.dtype.itemsize, np.uint8)  # one row, at least
+        per_piece = max(1, buffer_bytes // max(1, columns * self.dtype.itemsize))
         for start in range(0, rows, per_piece):
-            stop = min(rows, start + per_piece)
-            count = (stop - start) * columns
-            out = buffer[: count * self.dtype.itemsize].view(self.dtype).reshape(-1, columns)
-            self.fill_rows(start, stop, out)
-            yield out
+            yield partial(self._piece, start, min(rows, start + per_piece))
+
+    def _piece(self, start: int, stop: int, buffer: np.ndarray) -> np.ndarray:
+        columns = self.shape[1]
+        size = (stop - start) * columns * self.dtype.itemsize
+        if size > buffer.nbytes:
+            buffer = np.empty(size, np.uint8)  # a row longer than the buffer
+        out = buffer[:size].view(self.dtype).reshape(stop - start, columns)
+        self.fill_rows(start, stop, out)
+        return out
 
     def materialize(self) -> np.ndarray:
         out = np.empty(self.shape, dtype=self.dtype)
@@ -100,12 +120,12 @@ class Stacked(StreamedArray):
     def dtype(self) -> np.dtype:  # type: ignore[override]
         return np.dtype(self.parts[0].dtype)
 
-    def pieces(self, buffer: np.ndarray) -> Iterator[np.ndarray]:
+    def makers(self, buffer_bytes: int) -> Iterator[PieceMaker]:
         for part in self.parts:
             if isinstance(part, StreamedArray):
-                yield from part.pieces(buffer)
+                yield from part.makers(buffer_bytes)
             else:
-                yield np.ascontiguousarray(part)
+                yield partial(_whole, part)
 
     def materialize(self) -> np.ndarray:
         return np.stack([np.asarray(part) for part in self.parts])

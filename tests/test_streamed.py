@@ -4,13 +4,16 @@ every piece lands where the one-line definition puts it, whatever the buffer siz
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import onnx
 import pytest
 from conftest import SAMPLES
 from onnx import numpy_helper
 
-from lstm_convert import api
+from lstm_convert import api, streamed
+from lstm_convert.export import serialize
 from lstm_convert.remap import (
     TRANSPOSE_TILE,
     RemappedKernel,
@@ -98,3 +101,45 @@ def test_convert_never_makes_a_whole_onnx_kernel(tmp_path, monkeypatch, sample):
     written = {t.name: numpy_helper.to_array(t) for t in onnx.load(out).graph.initializer}
     for name in deferred:
         np.testing.assert_array_equal(written[name], expected[name])
+
+
+def _skeleton() -> onnx.ModelProto:
+    graph = onnx.helper.make_graph([], "g", [], [])
+    return onnx.helper.make_model(graph)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pieces_made_ahead_by_threads_are_written_in_order(tmp_path, monkeypatch, threads):
+    """Many pieces (a 64-float buffer), made by ``threads`` makers: the bytes are those
+    of the whole arrays, whatever thread made which piece."""
+    monkeypatch.setattr(streamed, "STREAM_BUFFER_BYTES", 4 * 64)
+    monkeypatch.setenv("LSTM_CONVERT_THREADS", str(threads))
+    assert serialize.piece_makers() == threads
+    w = RemappedKernel(_kernel(24, 4, 30), (0, 3, 1, 2), 30)
+    r = Stacked((w, RemappedKernel(_kernel(24, 4, 30) - 3, (1, 0, 3, 2), 30)))
+    arrays = [("W", w), ("bias", np.arange(5, dtype=np.float32)), ("R", r)]
+    out = tmp_path / "m.onnx"
+    serialize.write_model(out, _skeleton(), arrays)
+    written = {t.name: numpy_helper.to_array(t) for t in onnx.load(out).graph.initializer}
+    for name, array in arrays:
+        np.testing.assert_array_equal(written[name], np.asarray(array))
+    expected = serialize.full_model(_skeleton(), arrays)
+    assert onnx.load_from_string(out.read_bytes()) == expected
+    assert len(out.read_bytes()) == len(expected.SerializeToString())
+    assert not [t for t in threading.enumerate() if t.name.startswith("lstm-convert-remap")]
+
+
+def test_an_error_while_making_a_piece_is_raised_by_the_writer(tmp_path, monkeypatch):
+    monkeypatch.setattr(streamed, "STREAM_BUFFER_BYTES", 4 * 64)
+    monkeypatch.setenv("LSTM_CONVERT_THREADS", "2")
+
+    class Broken(RemappedKernel):
+        def fill_rows(self, start, stop, out):
+            if start > 40:
+                raise MemoryError("no room for piece")
+            super().fill_rows(start, stop, out)
+
+    broken = Broken(_kernel(24, 4, 30), (0, 3, 1, 2), 30)
+    with pytest.raises(MemoryError, match="no room for piece"):
+        serialize.write_model(tmp_path / "m.onnx", _skeleton(), [("W", broken)])
+    assert not [t for t in threading.enumerate() if t.name.startswith("lstm-convert-remap")]

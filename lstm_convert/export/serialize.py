@@ -11,9 +11,12 @@ accept a message's fields in any order, and ``onnx.load`` gives the same ModelPr
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 import numpy as np
@@ -21,6 +24,7 @@ import onnx
 from onnx import numpy_helper
 
 from ..streamed import StreamedArray, stream_buffer
+from ..threads import configured_threads, cpu_count
 
 Array = np.ndarray | StreamedArray
 
@@ -28,6 +32,8 @@ MODEL_GRAPH_FIELD = 7  # ModelProto.graph
 GRAPH_INITIALIZER_FIELD = 5  # GraphProto.initializer
 TENSOR_RAW_DATA_FIELD = 9  # TensorProto.raw_data
 LENGTH_DELIMITED = 2
+# At most this many threads make a streamed array's pieces while it is written.
+MAX_PIECE_MAKERS = 2
 
 
 def _varint(value: int) -> bytes:
@@ -75,12 +81,43 @@ def _initializer_pieces(name: str, array: Array) -> tuple[bytes, memoryview | St
     return prefix, body
 
 
-def _write_body(handle: BinaryIO, body: memoryview | StreamedArray, buffer: np.ndarray) -> None:
+def _write_body(
+    handle: BinaryIO,
+    body: memoryview | StreamedArray,
+    makers: ThreadPoolExecutor | None,
+    buffers: list[np.ndarray],
+) -> None:
+    """A buffer as it is; a streamed array piece by piece. With ``makers``, each of its
+    threads makes a coming piece in a buffer of its own while this one is written (the
+    copies and the writes let go of the GIL)."""
     if isinstance(body, memoryview):
         handle.write(body)
         return
-    for piece in body.pieces(buffer):
+    pieces = enumerate(body.makers(buffers[0].nbytes))
+    if makers is None:
+        for _, make in pieces:
+            handle.write(_raw_bytes(make(buffers[0])))
+        return
+    making: deque[Future[np.ndarray]] = deque()
+
+    def make_next() -> None:
+        for index, make in itertools.islice(pieces, 1):
+            # Buffer of piece i: i % n. While piece i is written, pieces up to i + n - 1
+            # are being made, in the other n - 1 buffers.
+            making.append(makers.submit(make, buffers[index % len(buffers)]))
+
+    for _ in range(len(buffers) - 1):
+        make_next()
+    while making:
+        piece = making.popleft().result()
         handle.write(_raw_bytes(piece))
+        make_next()
+
+
+def piece_makers() -> int:
+    """Threads that make streamed pieces while the file is written: two, within the
+    process's thread budget (lstm_convert.threads); one means the writer makes them."""
+    return min(MAX_PIECE_MAKERS, configured_threads() or cpu_count())
 
 
 def write_model(
@@ -89,23 +126,29 @@ def write_model(
     initializers: list[tuple[str, Array]],
 ) -> None:
     """Serialize ``skeleton`` plus ``initializers`` to ``path`` and fsync it. A streamed
-    initializer is made piece by piece in one small buffer as it is appended."""
+    initializer is made piece by piece in small reused buffers as it is appended."""
     without_graph = onnx.ModelProto()
     without_graph.CopyFrom(skeleton)
     without_graph.ClearField("graph")
     graph = skeleton.graph.SerializeToString()
     pieces = [_initializer_pieces(name, array) for name, array in initializers]
     graph_length = len(graph) + sum(len(prefix) + body.nbytes for prefix, body in pieces)
-    buffer = stream_buffer()
-    with open(path, "wb") as handle:
-        handle.write(without_graph.SerializeToString())
-        handle.write(_field_prefix(MODEL_GRAPH_FIELD, graph_length))
-        handle.write(graph)
-        for prefix, body in pieces:
-            handle.write(prefix)
-            _write_body(handle, body, buffer)
-        handle.flush()
-        os.fsync(handle.fileno())
+    threads = piece_makers() if any(isinstance(b, StreamedArray) for _, b in pieces) else 1
+    makers = ThreadPoolExecutor(threads, "lstm-convert-remap") if threads > 1 else None
+    buffers = [stream_buffer() for _ in range(threads + 1 if makers else 1)]
+    try:
+        with open(path, "wb") as handle:
+            handle.write(without_graph.SerializeToString())
+            handle.write(_field_prefix(MODEL_GRAPH_FIELD, graph_length))
+            handle.write(graph)
+            for prefix, body in pieces:
+                handle.write(prefix)
+                _write_body(handle, body, makers, buffers)
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        if makers is not None:
+            makers.shutdown(cancel_futures=True)
 
 
 def full_model(
