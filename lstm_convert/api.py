@@ -37,7 +37,9 @@ from .export.interface import (
     background_source_metadata,
     declared_dtypes,
     feeds_as_declared,
+    fill_metadata,
     parity_metadata,
+    pending_source_metadata,
 )
 from .export.serialize import append_metadata
 from .model import KerasModel
@@ -325,7 +327,8 @@ def _convert(
         # keeps them for its reference: the recurrent kernels are written straight from
         # them anyway (remap.RemappedKernel), so keeping them costs no memory there.
         exported = build_onnx(model, options, release_weights=not job.verify)
-        add_metadata(exported.skeleton, hashing.result())
+        # Written as placeholders, filled in once the weights are written (same bytes).
+        add_metadata(exported.skeleton, pending_source_metadata(input_path, job.config_path))
         result = ConvertResult(
             input=str(input_path),
             output=str(output),
@@ -341,8 +344,9 @@ def _convert(
         check = ParityCheck(job, model, exported, result, started)
         job.phase("writing")
         external = external_data or exported.weight_bytes() > external_data_threshold
-        with check.reference_while_writing():
+        with check.reference_while_writing(), hash_errors_as_raised() as hashes:
             if external:
+                fill_metadata(exported.skeleton, hashing.result())
                 proto = exported.model
                 del exported  # (as below)
                 with staged_external_model(output, proto, force, input_path) as staged:
@@ -351,11 +355,40 @@ def _convert(
                     result.external_data = str(external_data_path(output))
             else:
                 with atomic_target(output, force) as temp_path:
-                    exported.write(temp_path)
+                    exported.write(temp_path, fill_in=hashes(hashing))
                     del exported  # the weights now live in the file: free them (see check)
                     check(temp_path)
     result.seconds = time.perf_counter() - started
     return result
+
+
+class _HashFailed(Exception):
+    """Carries an error of the source hash past the output's own error handling."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextlib.contextmanager
+def hash_errors_as_raised() -> Iterator[Callable[[Background], Callable[[], dict[str, str]]]]:
+    """The source hash is waited for while the output file is written, where an
+    OSError would read as the output's fault: its errors cross that code wrapped, and
+    come out of this block as the hash raised them (as when it was taken up front)."""
+
+    def values_of(pending: Background[dict[str, str]]) -> Callable[[], dict[str, str]]:
+        def values() -> dict[str, str]:
+            try:
+                return pending.result()
+            except Exception as error:
+                raise _HashFailed(error) from None
+
+        return values
+
+    try:
+        yield values_of
+    except _HashFailed as failed:
+        raise failed.error from None
 
 
 def _parity_metadata(job: ConvertJob, report: ParityReport | None) -> dict[str, str]:

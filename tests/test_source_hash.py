@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import threading
 
+import numpy as np
+import onnx
 import pytest
 from conftest import SAMPLES
 
 from lstm_convert import api
 from lstm_convert.errors import InternalError
-from lstm_convert.export import interface
+from lstm_convert.export import interface, serialize
 
 
 def _threads() -> set[str]:
@@ -84,3 +86,47 @@ def test_convert_surfaces_a_hashing_error_unchanged(tmp_path, monkeypatch):
         api.convert(SAMPLES / "text_classifier.keras", tmp_path / "m.onnx", verify=False)
     assert not (tmp_path / "m.onnx").exists()
     assert not _threads()
+
+
+def test_the_hash_is_written_in_once_the_weights_are(tmp_path, monkeypatch):
+    """The file is written while the hash is still being taken (each waits for the other
+    to have started), and the hash lands where it would have been from the start."""
+    from lstm_convert.export import ExportResult
+
+    writing = threading.Event()
+    real_hash, real_write = interface.file_sha256, ExportResult.write
+
+    def slow_hash(path, cancel=None):
+        assert writing.wait(10), "the file was not written before the hash was done"
+        return real_hash(path, cancel)
+
+    def write(self, path, fill_in=None):
+        writing.set()
+        real_write(self, path, fill_in)
+
+    monkeypatch.setattr(interface, "file_sha256", slow_hash)
+    monkeypatch.setattr(ExportResult, "write", write)
+    source = SAMPLES / "seed_lstm.h5"
+    out = tmp_path / "m.onnx"
+    api.convert(source, out)
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert meta["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def test_filled_in_metadata_gives_the_bytes_of_a_known_value(tmp_path):
+    def model(value: str) -> onnx.ModelProto:
+        proto = onnx.helper.make_model(onnx.helper.make_graph([], "g", [], []))
+        interface.add_metadata(proto, {"source_file": "m.h5", "source_sha256": value})
+        interface.add_metadata(proto, {"parity": "not verified"})
+        return proto
+
+    real = hashlib.sha256(b"weights").hexdigest()
+    weights = [("W", np.arange(6, dtype=np.float32).reshape(2, 3))]
+    serialize.write_model(tmp_path / "a.onnx", model(real), weights)
+    pending = model(interface.PENDING_SHA256)
+    serialize.write_model(tmp_path / "b.onnx", pending, weights, lambda: {"source_sha256": real})
+    assert (tmp_path / "b.onnx").read_bytes() == (tmp_path / "a.onnx").read_bytes()
+    with pytest.raises(ValueError, match="differ in length"):
+        serialize.write_model(
+            tmp_path / "c.onnx", pending, weights, lambda: {"source_sha256": "ab"}
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
@@ -46,9 +47,14 @@ class ExportResult:
         """The complete ModelProto, weights included (built on first use)."""
         return serialize.full_model(self.skeleton, self.tensors)
 
-    def write(self, path: str | os.PathLike[str]) -> None:
-        """Write the model file with each weight buffer copied exactly once."""
-        serialize.write_model(path, self.skeleton, self.tensors)
+    def write(
+        self,
+        path: str | os.PathLike[str],
+        fill_in: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
+        """Write the model file with each weight buffer copied exactly once (``fill_in``:
+        metadata values written over their placeholders at the end, see serialize)."""
+        serialize.write_model(path, self.skeleton, self.tensors, fill_in)
 
     def weight_bytes(self) -> int:
         return sum(array.nbytes for _, array in self.tensors)

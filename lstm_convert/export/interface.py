@@ -186,6 +186,29 @@ def source_metadata(
     return values
 
 
+# What the hashes stand for in the metadata until they are known: same length as a hex
+# SHA-256, so the real values are written over them in the file (serialize.write_model).
+PENDING_SHA256 = "0" * 64
+
+
+def pending_source_metadata(
+    source: str | os.PathLike[str], config: str | os.PathLike[str] | None
+) -> dict[str, str]:
+    """``source_metadata`` with :data:`PENDING_SHA256` for each hash (same keys, order
+    and lengths), for a file written while the hashes are still being taken."""
+    values = {"source_file": Path(source).name, "source_sha256": PENDING_SHA256}
+    if config is not None:
+        values.update(config_file=Path(config).name, config_sha256=PENDING_SHA256)
+    return values
+
+
+def fill_metadata(proto: Any, entries: dict[str, str]) -> None:
+    """Set the values of a ModelProto's ``metadata_props`` entries already there."""
+    for prop in proto.metadata_props:
+        if prop.key in entries:
+            prop.value = entries[prop.key]
+
+
 def background_source_metadata(
     source: str | os.PathLike[str], config: str | os.PathLike[str] | None
 ) -> Background[dict[str, str]]:

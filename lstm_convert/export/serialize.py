@@ -15,7 +15,7 @@ import itertools
 import os
 import sys
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
@@ -120,13 +120,46 @@ def piece_makers() -> int:
     return min(MAX_PIECE_MAKERS, configured_threads() or cpu_count())
 
 
+def _metadata_offsets(header: bytes, skeleton: onnx.ModelProto, keys: list[str]) -> dict[str, int]:
+    """Where in ``header`` (the serialized model without its graph) the value of each
+    ``metadata_props`` entry named in ``keys`` starts."""
+    offsets = {}
+    for prop in skeleton.metadata_props:
+        if prop.key in keys:
+            entry = onnx.StringStringEntryProto(key=prop.key, value=prop.value).SerializeToString()
+            if header.count(entry) != 1:
+                raise ValueError(f"metadata entry {prop.key!r} is not unique in the model header")
+            offsets[prop.key] = header.index(entry) + len(entry) - len(prop.value.encode())
+    return offsets
+
+
+def _fill_in(
+    handle: BinaryIO, skeleton: onnx.ModelProto, header: bytes, values: dict[str, str]
+) -> None:
+    """Write ``values`` over their same-length placeholders in the written header."""
+    offsets = _metadata_offsets(header, skeleton, list(values))
+    placeholders = {prop.key: prop.value for prop in skeleton.metadata_props}
+    for key, value in values.items():
+        if len(value.encode()) != len(placeholders[key].encode()):
+            raise ValueError(f"metadata {key!r}: the value and its placeholder differ in length")
+        handle.seek(offsets[key])
+        handle.write(value.encode())
+
+
 def write_model(
     path: str | os.PathLike[str],
     skeleton: onnx.ModelProto,
     initializers: list[tuple[str, Array]],
+    fill_in: Callable[[], dict[str, str]] | None = None,
 ) -> None:
     """Serialize ``skeleton`` plus ``initializers`` to ``path`` and fsync it. A streamed
-    initializer is made piece by piece in small reused buffers as it is appended."""
+    initializer is made piece by piece in small reused buffers as it is appended.
+
+    ``fill_in``, called once the weights are written, gives ``metadata_props`` values
+    known only then (the input's hash): each is written over its placeholder, a value
+    of the same length already in ``skeleton``, so the file is byte for byte the one
+    ``skeleton`` holding the values from the start would give.
+    """
     without_graph = onnx.ModelProto()
     without_graph.CopyFrom(skeleton)
     without_graph.ClearField("graph")
@@ -136,14 +169,17 @@ def write_model(
     threads = piece_makers() if any(isinstance(b, StreamedArray) for _, b in pieces) else 1
     makers = ThreadPoolExecutor(threads, "lstm-convert-remap") if threads > 1 else None
     buffers = [stream_buffer() for _ in range(threads + 1 if makers else 1)]
+    header = without_graph.SerializeToString()
     try:
         with open(path, "wb") as handle:
-            handle.write(without_graph.SerializeToString())
+            handle.write(header)
             handle.write(_field_prefix(MODEL_GRAPH_FIELD, graph_length))
             handle.write(graph)
             for prefix, body in pieces:
                 handle.write(prefix)
                 _write_body(handle, body, makers, buffers)
+            if fill_in is not None:
+                _fill_in(handle, without_graph, header, fill_in())
             handle.flush()
             os.fsync(handle.fileno())
     finally:
