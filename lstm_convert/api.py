@@ -355,7 +355,9 @@ def _convert(
                     result.external_data = str(external_data_path(output))
             else:
                 with atomic_target(output, force) as temp_path:
-                    exported.write(temp_path, fill_in=hashes(hashing))
+                    # With the check, its reference takes the second core meanwhile.
+                    threads = 1 if job.verify else None
+                    exported.write(temp_path, fill_in=hashes(hashing), piece_threads=threads)
                     del exported  # the weights now live in the file: free them (see check)
                     check(temp_path)
     result.seconds = time.perf_counter() - started

@@ -28,10 +28,10 @@ def test_the_reference_runs_while_the_file_is_written(tmp_path, monkeypatch):
         assert writing.wait(10), "the file was not being written during the reference"
         return real_case(*args, **kwargs)
 
-    def write(self, path, fill_in=None):
+    def write(self, path, fill_in=None, piece_threads=None):
         writing.set()
         assert referencing.wait(10), "the reference did not run during the write"
-        real_write(self, path, fill_in)
+        real_write(self, path, fill_in, piece_threads)
 
     monkeypatch.setattr(api, "reference_case", reference_case)
     monkeypatch.setattr(ExportResult, "write", write)
@@ -53,7 +53,7 @@ def test_an_error_in_the_reference_is_raised_by_the_check(tmp_path, monkeypatch)
 
 
 def test_a_failed_write_waits_for_the_reference(tmp_path, monkeypatch):
-    def full_disk(self, path, fill_in=None):
+    def full_disk(self, path, fill_in=None, piece_threads=None):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ExportResult, "write", full_disk)

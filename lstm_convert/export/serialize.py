@@ -151,9 +151,11 @@ def write_model(
     skeleton: onnx.ModelProto,
     initializers: list[tuple[str, Array]],
     fill_in: Callable[[], dict[str, str]] | None = None,
+    piece_threads: int | None = None,
 ) -> None:
     """Serialize ``skeleton`` plus ``initializers`` to ``path`` and fsync it. A streamed
-    initializer is made piece by piece in small reused buffers as it is appended.
+    initializer is made piece by piece in small reused buffers as it is appended, by
+    ``piece_threads`` threads (default :func:`piece_makers`; 1: the writer itself).
 
     ``fill_in``, called once the weights are written, gives ``metadata_props`` values
     known only then (the input's hash): each is written over its placeholder, a value
@@ -166,7 +168,9 @@ def write_model(
     graph = skeleton.graph.SerializeToString()
     pieces = [_initializer_pieces(name, array) for name, array in initializers]
     graph_length = len(graph) + sum(len(prefix) + body.nbytes for prefix, body in pieces)
-    threads = piece_makers() if any(isinstance(b, StreamedArray) for _, b in pieces) else 1
+    threads = piece_threads or piece_makers()
+    if not any(isinstance(body, StreamedArray) for _, body in pieces):
+        threads = 1
     makers = ThreadPoolExecutor(threads, "lstm-convert-remap") if threads > 1 else None
     buffers = [stream_buffer() for _ in range(threads + 1 if makers else 1)]
     header = without_graph.SerializeToString()
