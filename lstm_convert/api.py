@@ -329,18 +329,7 @@ def _convert(
         exported = build_onnx(model, options, release_weights=not job.verify)
         # Written as placeholders, filled in once the weights are written (same bytes).
         add_metadata(exported.skeleton, pending_source_metadata(input_path, job.config_path))
-        result = ConvertResult(
-            input=str(input_path),
-            output=str(output),
-            status="ok",
-            layers=exported.layers,
-            format=model.source.format,
-            keras_version=model.source.keras_version,
-            notes=list(exported.notes),
-        )
-        warning = portability_warning(exported.skeleton)
-        if warning is not None:
-            result.warnings.append(warning)
+        result = _new_result(input_path, output, model, exported)
         check = ParityCheck(job, model, exported, result, started)
         job.phase("writing")
         external = external_data or exported.weight_bytes() > external_data_threshold
@@ -361,6 +350,25 @@ def _convert(
                     del exported  # the weights now live in the file: free them (see check)
                     check(temp_path)
     result.seconds = time.perf_counter() - started
+    return result
+
+
+def _new_result(
+    input_path: str | Path, output: Path, model: KerasModel, exported: ExportResult
+) -> ConvertResult:
+    """The result of a conversion about to be written (and checked)."""
+    result = ConvertResult(
+        input=str(input_path),
+        output=str(output),
+        status="ok",
+        layers=exported.layers,
+        format=model.source.format,
+        keras_version=model.source.keras_version,
+        notes=list(exported.notes),
+    )
+    warning = portability_warning(exported.skeleton)
+    if warning is not None:
+        result.warnings.append(warning)
     return result
 
 
