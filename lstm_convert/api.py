@@ -41,7 +41,7 @@ from .export.interface import (
     parity_metadata,
     pending_source_metadata,
 )
-from .export.serialize import append_metadata
+from .export.serialize import append_metadata, sync_file
 from .model import KerasModel
 from .options import PER_FILE_OPTIONS, check_options, check_token_dtype
 from .options import check_file_options as check_file_options  # re-exported
@@ -344,9 +344,11 @@ def _convert(
                     result.external_data = str(external_data_path(output))
             else:
                 with atomic_target(output, force) as temp_path:
-                    # With the check, its reference takes the second core meanwhile.
+                    # With the check, its reference takes the second core meanwhile, and
+                    # the file is synced while onnxruntime loads it (ParityCheck.check).
                     threads = 1 if job.verify else None
-                    exported.write(temp_path, fill_in=hashes(hashing), piece_threads=threads)
+                    fill_in = hashes(hashing)
+                    exported.write(temp_path, fill_in, threads, sync=not job.verify)
                     del exported  # the weights now live in the file: free them (see check)
                     check(temp_path)
     result.seconds = time.perf_counter() - started
@@ -482,7 +484,11 @@ class ParityCheck:
                 f"{visible(job.input_path)} changed while it was being converted; "
                 "nothing was written (run again once it stays put)"
             )
-        report = compare_onnx(case, str(staged), self.output_names, job.atol, job.rtol)
+        # The written file reaches the disk while onnxruntime loads it from the cache
+        # (for an external-data model, a second fsync that costs nothing).
+        with Background("lstm-convert-fsync", lambda: sync_file(staged)) as syncing:
+            report = compare_onnx(case, str(staged), self.output_names, job.atol, job.rtol)
+            syncing.result()
         result.parity = report
         result.max_abs_error = report.max_abs_error
         if not report.passed:

@@ -28,10 +28,10 @@ def test_the_reference_runs_while_the_file_is_written(tmp_path, monkeypatch):
         assert writing.wait(10), "the file was not being written during the reference"
         return real_case(*args, **kwargs)
 
-    def write(self, path, fill_in=None, piece_threads=None):
+    def write(self, path, *args, **kwargs):
         writing.set()
         assert referencing.wait(10), "the reference did not run during the write"
-        real_write(self, path, fill_in, piece_threads)
+        real_write(self, path, *args, **kwargs)
 
     monkeypatch.setattr(api, "reference_case", reference_case)
     monkeypatch.setattr(ExportResult, "write", write)
@@ -53,10 +53,28 @@ def test_an_error_in_the_reference_is_raised_by_the_check(tmp_path, monkeypatch)
 
 
 def test_a_failed_write_waits_for_the_reference(tmp_path, monkeypatch):
-    def full_disk(self, path, fill_in=None, piece_threads=None):
+    def full_disk(self, path, *args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ExportResult, "write", full_disk)
     with pytest.raises(api.ConvertError):
         api.convert(SAMPLES / "seed_lstm.h5", tmp_path / "m.onnx")
+    assert not _ours()
+
+
+def test_a_disk_full_while_syncing_during_the_check_is_the_output_s_error(tmp_path, monkeypatch):
+    """With the check, the file is fsynced while onnxruntime loads it: a full disk then
+    is still one clean output error, and nothing is left behind."""
+    import errno
+
+    from lstm_convert.errors import OutputPathError
+
+    def full(path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(api, "sync_file", full)
+    out = tmp_path / "m.onnx"
+    with pytest.raises(OutputPathError, match="No space left on device"):
+        api.convert(SAMPLES / "seed_lstm.h5", out)
+    assert list(tmp_path.iterdir()) == []
     assert not _ours()

@@ -100,9 +100,9 @@ def test_the_hash_is_written_in_once_the_weights_are(tmp_path, monkeypatch):
         assert writing.wait(10), "the file was not written before the hash was done"
         return real_hash(path, cancel)
 
-    def write(self, path, fill_in=None, piece_threads=None):
+    def write(self, path, *args, **kwargs):
         writing.set()
-        real_write(self, path, fill_in, piece_threads)
+        real_write(self, path, *args, **kwargs)
 
     monkeypatch.setattr(interface, "file_sha256", slow_hash)
     monkeypatch.setattr(ExportResult, "write", write)

@@ -52,11 +52,13 @@ class ExportResult:
         path: str | os.PathLike[str],
         fill_in: Callable[[], dict[str, str]] | None = None,
         piece_threads: int | None = None,
+        sync: bool = True,
     ) -> None:
         """Write the model file with each weight buffer copied exactly once (``fill_in``:
         metadata values written over their placeholders at the end; ``piece_threads``:
-        threads that remap the kernels as they are written; see serialize)."""
-        serialize.write_model(path, self.skeleton, self.tensors, fill_in, piece_threads)
+        threads that remap the kernels as they are written; ``sync=False``: no fsync,
+        the caller's job; see serialize)."""
+        serialize.write_model(path, self.skeleton, self.tensors, fill_in, piece_threads, sync=sync)
 
     def weight_bytes(self) -> int:
         return sum(array.nbytes for _, array in self.tensors)

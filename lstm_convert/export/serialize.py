@@ -152,8 +152,10 @@ def write_model(
     initializers: list[tuple[str, Array]],
     fill_in: Callable[[], dict[str, str]] | None = None,
     piece_threads: int | None = None,
+    sync: bool = True,
 ) -> None:
-    """Serialize ``skeleton`` plus ``initializers`` to ``path`` and fsync it. A streamed
+    """Serialize ``skeleton`` plus ``initializers`` to ``path`` and fsync it (unless
+    ``sync`` is false: the caller syncs it later, see :func:`sync_file`). A streamed
     initializer is made piece by piece in small reused buffers as it is appended, by
     ``piece_threads`` threads (default :func:`piece_makers`; 1: the writer itself).
 
@@ -185,7 +187,8 @@ def write_model(
             if fill_in is not None:
                 _fill_in(handle, without_graph, header, fill_in())
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
     finally:
         if makers is not None:
             makers.shutdown(cancel_futures=True)
@@ -202,6 +205,12 @@ def full_model(
         numpy_helper.from_array(np.asarray(array), name) for name, array in initializers
     )
     return model
+
+
+def sync_file(path: str | os.PathLike[str]) -> None:
+    """fsync a file written earlier without it."""
+    with open(path, "r+b") as handle:
+        os.fsync(handle.fileno())
 
 
 def append_metadata(path: str | os.PathLike[str], entries: dict[str, str]) -> None:
