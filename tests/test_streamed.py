@@ -143,3 +143,20 @@ def test_an_error_while_making_a_piece_is_raised_by_the_writer(tmp_path, monkeyp
     with pytest.raises(MemoryError, match="no room for piece"):
         serialize.write_model(tmp_path / "m.onnx", _skeleton(), [("W", broken)])
     assert not [t for t in threading.enumerate() if t.name.startswith("lstm-convert-remap")]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_all_finite_sees_every_nan_and_inf_even_when_the_sum_overflows(dtype):
+    big = np.finfo(dtype).max
+    array = np.full(1000, big / 4, dtype=dtype)  # finite, but its sum overflows
+    assert api.all_finite(array)
+    for bad in (np.nan, np.inf, -np.inf):
+        broken = array.copy()
+        broken[537] = bad
+        assert not api.all_finite(broken)
+        small = np.ones((3, 4), dtype)
+        small[2, 1] = bad
+        assert not api.all_finite(small)
+    both = np.ones(10, dtype)
+    both[[2, 7]] = (np.inf, -np.inf)
+    assert not api.all_finite(both)
