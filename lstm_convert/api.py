@@ -176,12 +176,16 @@ def load(
     config_path: str | Path | None = None,
     *,
     nonfinite_hint: str = NONFINITE_HINT,
+    after_probe: Callable[[], None] | None = None,
 ) -> KerasModel:
     """Read a Keras file into the neutral model, refusing non-finite weights by default
-    (the error ends with ``nonfinite_hint``)."""
+    (the error ends with ``nonfinite_hint``). ``after_probe`` is called once the forked
+    read probe is done, before the read (threads may start then: none is forked)."""
     with bugs_reported():
         with reading(path, "damaged or not a Keras model"):
             probe(str(path), str(config_path) if config_path else None)
+            if after_probe is not None:
+                after_probe()
             model = read_model(path, config_path)
         if not allow_nonfinite:
             for layer in model.iter_layers():
@@ -326,11 +330,12 @@ def _convert(
     output = Path(output_path) if output_path is not None else default_output(input_path)
     sniff(input_path)  # an ONNX file given as the model is named as such, not overwritten
     check_output_path(input_path, output, force)
-    # The input's SHA-256 (for the metadata) is taken while the model is read and built.
+    # The input's SHA-256 (for the metadata) is taken while the model is read, built and
+    # written; its thread starts after load's forked probe (no fork with threads running).
     with background_source_metadata(input_path, job.config_path) as hashing:
         job.phase("reading")
         job.sources = source_identity(job)
-        model = load(input_path, job.allow_nonfinite, job.config_path)
+        model = load(input_path, job.allow_nonfinite, job.config_path, after_probe=hashing.start)
         job.phase("building")
         options = ConvertOptions(bias_split, opset, state_io, token_dtype)  # type: ignore[arg-type]
         # Without the check, the export spends the model's weights as it goes. The check

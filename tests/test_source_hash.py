@@ -71,7 +71,7 @@ def test_leaving_early_stops_the_reading(tmp_path, monkeypatch):
 
     monkeypatch.setattr(interface.hashlib, "sha256", HeldDigest)
     with pending:
-        pass
+        pending.start()
     assert len(blocks) <= 1  # of four: cancelled before or after its first block
     assert not _threads()
 
@@ -130,3 +130,17 @@ def test_filled_in_metadata_gives_the_bytes_of_a_known_value(tmp_path):
         serialize.write_model(
             tmp_path / "c.onnx", pending, weights, lambda: {"source_sha256": "ab"}
         )
+
+
+def test_the_hash_thread_starts_after_the_forked_probe(tmp_path, monkeypatch):
+    """load's read probe forks; no thread of ours may be running then."""
+    running_at_probe = []
+    real_probe = api.probe
+
+    def probe(*args, **kwargs):
+        running_at_probe.append(_threads())
+        return real_probe(*args, **kwargs)
+
+    monkeypatch.setattr(api, "probe", probe)
+    api.convert(SAMPLES / "seed_lstm.h5", tmp_path / "m.onnx")
+    assert running_at_probe and running_at_probe[0] == set()

@@ -212,12 +212,14 @@ def fill_metadata(proto: Any, entries: dict[str, str]) -> None:
 def background_source_metadata(
     source: str | os.PathLike[str], config: str | os.PathLike[str] | None
 ) -> Background[dict[str, str]]:
-    """``source_metadata`` computed in a thread (enter the returned context manager to
-    start it) while the model is read and converted; leaving it early stops the reading."""
-    pending: Background[dict[str, str]]
-    pending = Background(
-        "lstm-convert-sha256", lambda: source_metadata(source, config, pending.cancel)
-    )
+    """``source_metadata`` computed in a thread while the model is read and converted:
+    a context manager whose ``start()`` starts it (``result()`` does if nothing did);
+    leaving it early stops the reading."""
+
+    def values() -> dict[str, str]:
+        return source_metadata(source, config, pending.cancel)
+
+    pending = Background("lstm-convert-sha256", values, start_on_enter=False)
     return pending
 
 
