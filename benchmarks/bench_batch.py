@@ -95,15 +95,6 @@ def pick_files(count: int) -> list[Path]:
     return [usable[int(i * step)] for i in range(count)]
 
 
-def compile_package() -> None:
-    """Byte-compile this checkout's package, as ``pip install`` does for an installed one:
-    with ``PYTHONDONTWRITEBYTECODE`` set (or a read-only tree), every cold process would
-    otherwise compile the converter's sources again (about 80 ms here)."""
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(ROOT / "lstm_convert")], check=True
-    )
-
-
 def median_seconds(command: list[str], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -314,7 +305,7 @@ def main() -> None:
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     big = _models.model_file(BIG_MODEL)
     files = pick_files(args.files)
-    compile_package()
+    _models.compile_package()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         bigs = work / "big"

@@ -272,6 +272,7 @@ def main() -> int:
         print(f"cannot make the benchmark model: {exc}", file=sys.stderr)
         return 2
     size = model.stat().st_size
+    _models.compile_package(HERE.parent, *([args.baseline] if args.baseline else []))
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     with tempfile.TemporaryDirectory(dir=_models.CACHE) as tmp:
         work = Path(tmp)

@@ -43,6 +43,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
     model = _models.model_file("lstm2x768")
+    _models.compile_package()
     import h5py
 
     with h5py.File(model) as handle:

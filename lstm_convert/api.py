@@ -187,6 +187,12 @@ def load(
             if after_probe is not None:
                 after_probe()
             model = read_model(path, config_path)
+        # Read-only from here: the check's reference reads the very arrays the converter
+        # reads, so a converter that wrote into them in place would move both alike; it
+        # raises instead.
+        for layer in model.iter_layers():
+            for array in layer.weights:
+                array.flags.writeable = False
         if not allow_nonfinite:
             for layer in model.iter_layers():
                 for array in layer.weights:

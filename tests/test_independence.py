@@ -124,3 +124,25 @@ def test_a_broken_converter_helper_fails_parity(
     with pytest.raises(ParityError):
         convert(path, out, inputs=inputs)
     assert not out.exists()
+
+
+def test_a_converter_writing_into_the_keras_arrays_stops_instead_of_fooling_the_check(
+    tmp_path, monkeypatch
+):
+    """The reference reads the arrays the converter reads (the file is read once). A
+    converter that scaled a bias in place would move both sides alike and pass; the
+    arrays are read-only, so it stops with an internal error (exit 3) and writes nothing."""
+    from lstm_convert import remap
+    from lstm_convert.errors import InternalError
+
+    original = remap.remap_bias
+
+    def doubling_in_place(bias, perm, units):
+        bias *= 2
+        return original(bias, perm, units)
+
+    monkeypatch.setattr(remap, "remap_bias", doubling_in_place)
+    out = tmp_path / "model.onnx"
+    with pytest.raises(InternalError, match="read-only"):
+        convert(FIXTURES / "tfkeras" / "lstm_basic.h5", out)
+    assert not out.exists()
