@@ -670,6 +670,7 @@ def _fork_server(ours: socket.socket, theirs: socket.socket, task: str) -> _Serv
         return _ServerChild(pid)
     code = 1
     try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller handles Ctrl-C, from now on
         ours.close()  # else the server would keep its own control socket open
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
