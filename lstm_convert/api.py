@@ -187,20 +187,16 @@ def load(
             if after_probe is not None:
                 after_probe()
             model = read_model(path, config_path)
-        # Read-only from here: the check's reference reads the very arrays the converter
-        # reads, so a converter that wrote into them in place would move both alike; it
-        # raises instead.
         for layer in model.iter_layers():
             for array in layer.weights:
+                # Read-only from here: the check's reference reads the very arrays the
+                # converter reads, so a converter that wrote into them in place would move
+                # both alike; it raises instead.
                 array.flags.writeable = False
-        if not allow_nonfinite:
-            for layer in model.iter_layers():
-                for array in layer.weights:
-                    if array.dtype.kind == "f" and not all_finite(array):
-                        raise WeightsError(
-                            f"{path}: layer {layer.name!r} has NaN or Inf weights "
-                            f"({nonfinite_hint})"
-                        )
+                if not allow_nonfinite and array.dtype.kind == "f" and not all_finite(array):
+                    raise WeightsError(
+                        f"{path}: layer {layer.name!r} has NaN or Inf weights ({nonfinite_hint})"
+                    )
         return model
 
 
